@@ -1,0 +1,1 @@
+"""The Grove process: command line, configuration, the Discord bot runtime."""

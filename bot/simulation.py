@@ -1,0 +1,194 @@
+"""A simulated community driving the real engine: writers, reviewers, rankers, spammers, skippers, flaggers.
+
+Deterministic for a seed: the engine's randomness, the members' choices and the clock all derive from it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import errors
+from engine.clock import FakeClock
+from engine.engine import Engine
+from engine.labels import LABELS, Widget
+from engine.types import Emoji, LabelMode, Task, TaskKind, TaskType, TreeState
+
+SPAM_MARK = "buy cheap watches"
+
+
+@dataclass
+class Member:
+    user_id: int
+    lang: str
+    spammer: bool = False  # writes junk
+    skipper: float = 0.05  # chance to skip any task
+    flagger: bool = False  # flags what they review as bad
+
+
+@dataclass
+class SimulationReport:
+    actions: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    exported: int = 0
+    stopped_because: str = ""
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of every acknowledged result
+
+
+class Community:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: FakeClock,
+        *,
+        seed: int,
+        langs: tuple[str, ...] = ("en",),
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.rng = np.random.default_rng(seed)
+        self.langs = langs
+        self.members: list[Member] = []
+        self._counter = 0
+
+    async def add_members(self, n: int) -> None:
+        start = len(self.members)
+        for i in range(start, start + n):
+            user_id = await self.engine.ensure_user("sim", f"member{i}", f"Member {i}")
+            r = self.rng.random()
+            self.members.append(
+                Member(
+                    user_id=user_id,
+                    lang=self.langs[i % len(self.langs)],
+                    spammer=r < 0.05,
+                    flagger=0.05 <= r < 0.08,
+                    skipper=0.2 if 0.08 <= r < 0.15 else 0.03,
+                )
+            )
+
+    async def run(
+        self,
+        target_exported: int,
+        *,
+        max_actions: int = 100_000,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SimulationReport:
+        """Act until `target_exported` trees are ready for export, or nothing can move any more."""
+        report = SimulationReport()
+        idle = 0
+        while report.actions < max_actions:
+            if report.actions % 25 == 0:
+                await self._run_jobs()
+                report.exported = await self._exported()
+                if progress:
+                    progress(report.exported, target_exported)
+                if report.exported >= target_exported:
+                    report.stopped_because = f"{report.exported} trees are ready for export"
+                    return report
+            member = self.members[int(self.rng.integers(len(self.members)))]
+            outcome = await self.act(member, report)
+            report.actions += 1
+            report.outcomes[outcome] += 1
+            idle = idle + 1 if outcome == "no_task" else 0
+            if idle > 20 * len(self.members):
+                report.exported = await self._exported()
+                report.stopped_because = "no member could get a task any more"
+                return report
+        report.exported = await self._exported()
+        report.stopped_because = f"stopped after {max_actions} actions"
+        return report
+
+    async def _run_jobs(self) -> None:
+        await self.engine.expire_tasks()
+        for lang in self.langs:
+            await self.engine.run_prompt_lottery(lang)
+            await self.engine.run_auto_moderation(lang)
+        await self.engine.retry_scoring()
+
+    async def _exported(self) -> int:
+        return (await self.engine.tree_counts()).get(TreeState.READY_FOR_EXPORT, 0)
+
+    async def act(self, member: Member, report: SimulationReport) -> str:
+        self.clock.advance(float(self.rng.exponential(20.0)))
+        task_type = await self._choose_type(member)
+        try:
+            task = await self.engine.next_task(member.user_id, member.lang, task_type)
+        except errors.NoTaskAvailable:
+            return "no_task"
+        except errors.TooManyPending:
+            return "too_many_pending"
+        if self.rng.random() < member.skipper:
+            await self.engine.skip_task(task.id, member.user_id)
+            return "skipped"
+        try:
+            if task.kind in (TaskKind.PROMPT, TaskKind.REPLY):
+                result = await self.engine.submit_reply(task.id, member.user_id, self._text(member, task))
+                report.acknowledged.append(("message", result.message_id or ""))
+            elif task.kind in (TaskKind.LABEL_PROMPT, TaskKind.LABEL_REPLY):
+                await self.engine.submit_labels(task.id, member.user_id, self._labels(member, task))
+                report.acknowledged.append(("label", task.id))
+                if member.flagger and task.conversation:
+                    await self.engine.react(member.user_id, task.conversation[-1].id, Emoji.RED_FLAG)
+            else:
+                ranking, not_rankable = self._ranking(task)
+                await self.engine.submit_ranking(task.id, member.user_id, ranking, not_rankable=not_rankable)
+                report.acknowledged.append(("ranking", task.id))
+        except errors.DomainError as exc:
+            return f"refused:{exc.code.name}"
+        return task.kind.value
+
+    async def _choose_type(self, member: Member) -> TaskType | None:
+        """Members mostly take random tasks; some ask for prompts while few trees are under way."""
+        if self.rng.random() < 0.15:
+            counts = await self.engine.tree_counts(member.lang)
+            pipeline = (
+                counts[TreeState.INITIAL_PROMPT_REVIEW]
+                + counts[TreeState.PROMPT_LOTTERY_WAITING]
+                + counts[TreeState.GROWING]
+            )
+            if pipeline < 12:
+                return TaskType.INITIAL_PROMPT
+        return None
+
+    def _text(self, member: Member, task: Task) -> str:
+        self._counter += 1
+        quality = int(self.rng.integers(1, 100))
+        if member.spammer:
+            return f"{SPAM_MARK} #{self._counter}"
+        who = "question" if task.type in (TaskType.INITIAL_PROMPT, TaskType.PROMPTER_REPLY) else "answer"
+        return f"[{member.lang}] A thoughtful {who} number {self._counter} (quality {quality})."
+
+    def _labels(self, member: Member, task: Task) -> dict[str, float]:
+        target = task.conversation[-1].text if task.conversation else ""
+        bad = SPAM_MARK in target or member.flagger
+        out: dict[str, float] = {}
+        for name in task.valid_labels:
+            widget = LABELS[name].widget
+            if name == "spam":
+                out[name] = 1.0 if bad else 0.0
+            elif name == "lang_mismatch":
+                out[name] = 0.0
+            elif task.label_mode is LabelMode.SIMPLE and name not in task.mandatory_labels and self.rng.random() < 0.5:
+                continue
+            elif widget is Widget.LIKERT:
+                out[name] = float(self.rng.choice([0.0, 0.25, 0.5, 0.75, 1.0]))
+            else:
+                out[name] = 0.0
+        return out
+
+    def _ranking(self, task: Task) -> tuple[list[int] | None, bool]:
+        def quality(text: str) -> float:
+            if SPAM_MARK in text:
+                return -1.0
+            try:
+                return float(text.rsplit("(quality ", 1)[1].rstrip(").")) + float(self.rng.normal(0, 15))
+            except (IndexError, ValueError):
+                return 0.0
+
+        scores = [quality(c.text) for c in task.candidates]
+        if all(s < 0 for s in scores) and self.rng.random() < 0.5:
+            return None, True
+        return sorted(range(len(scores)), key=lambda i: -scores[i]), False

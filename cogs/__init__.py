@@ -1,0 +1,1 @@
+"""Grove's Discord adapter: one module or package per feature."""

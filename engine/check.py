@@ -1,0 +1,20 @@
+"""`grove check`: the invariants every Grove database must satisfy, whatever happened to it."""
+
+from __future__ import annotations
+
+from engine.config import EngineConfig
+from storage.database import Database
+
+
+async def check_database(db: Database, cfg: EngineConfig | None = None) -> list[str]:
+    """Every violation found, one line each; an empty list means the database is sound."""
+    cfg = cfg or EngineConfig()
+    return await db.find_violations(
+        {
+            "num_reviews_reply": cfg.num_reviews_reply,
+            "num_reviews_initial_prompt": cfg.num_reviews_initial_prompt,
+            "num_required_rankings": cfg.num_required_rankings,
+            "num_prompter_replies": cfg.num_prompter_replies,
+            "ranked_roles": ["assistant", "prompter"] if cfg.rank_prompter_replies else ["assistant"],
+        }
+    )

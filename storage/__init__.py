@@ -1,0 +1,1 @@
+"""Storage: SQLite schema, migrations and every query Grove runs."""

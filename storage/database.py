@@ -1,0 +1,156 @@
+"""The SQLite connection: pragmas, numbered migrations, and serialised transactions on one writer connection."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage import integrity
+from storage.repository import Repository
+
+MEMORY = ":memory:"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration file, in order."""
+    out = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    out.sort()
+    numbers = [n for n, _, _ in out]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
+    return out
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a migration into statements, so they can run inside one explicit transaction."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()):
+        raise ValueError(f"incomplete SQL statement at end of migration: {buf[:80]!r}")
+    return statements
+
+
+class Database:
+    """One long-lived connection; every unit of work runs under one lock in its own transaction.
+
+    aiosqlite shares a transaction among all users of a connection, so the lock is what keeps
+    one request's writes out of another's rollback.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+        self._repo = Repository(conn)
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], *, migrate: bool = True) -> Database:
+        path = str(path)
+        if path != MEMORY:
+            _create_private(Path(path))
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA temp_store=MEMORY")
+            db = cls(conn, path)
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        async with self._lock:
+            try:
+                await self._conn.execute("PRAGMA optimize")
+            finally:
+                await self._conn.close()
+
+    async def schema_version(self) -> int:
+        rows = await self._conn.execute_fetchall("PRAGMA user_version")
+        return int(list(rows)[0][0])
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than the file's user_version; each in its own transaction."""
+        applied = 0
+        for number, name, sql in migrations():
+            async with self._lock:
+                if number <= await self.schema_version():
+                    continue
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in split_statements(sql):
+                        await self._conn.execute(statement)
+                    await self._conn.execute(f"PRAGMA user_version = {number}")
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise RuntimeError(f"migration {name} failed") from None
+                applied += 1
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[Repository]:
+        """A unit of work: commit on success, roll back on any exception."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield self._repo
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    def read(self) -> AbstractAsyncContextManager[Repository]:
+        """A read-only unit of work (a consistent snapshot; never writes)."""
+        return self.transaction(write=False)
+
+    async def find_violations(self, params: dict[str, Any]) -> list[str]:
+        """Rows that break the schema's invariants (see storage.integrity), plus SQLite's own checks."""
+        problems = await self.integrity_check()
+        async with self._lock:
+            await self._conn.execute("BEGIN")
+            try:
+                problems += await integrity.find_violations(self._conn, params)
+            finally:
+                await self._conn.execute("ROLLBACK")
+        return problems
+
+    async def integrity_check(self) -> list[str]:
+        async with self._lock:
+            rows = await self._conn.execute_fetchall("PRAGMA integrity_check")
+            problems = [str(r[0]) for r in rows if r[0] != "ok"]
+            fk = await self._conn.execute_fetchall("PRAGMA foreign_key_check")
+            problems += [f"foreign key: table {r[0]} rowid {r[1]} points to missing {r[2]}" for r in fk]
+            return problems
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, before SQLite creates it with the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)

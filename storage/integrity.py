@@ -1,0 +1,190 @@
+"""Read-only queries that find rows breaking the database's invariants; each returns human-readable lines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+_INACTIVE = "('ready_for_export', 'aborted_low_grade', 'scoring_failed', 'halted_by_moderator', 'backlog_ranking', 'prompt_lottery_waiting')"
+
+
+async def _lines(conn: aiosqlite.Connection, sql: str, fmt: str, params: Any = ()) -> list[str]:
+    rows = await conn.execute_fetchall(sql, params)
+    return [fmt.format(*r) for r in rows]
+
+
+async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list[str]:
+    """`p` holds the engine's numbers: num_reviews_reply, num_reviews_initial_prompt, num_required_rankings,
+    num_prompter_replies, ranked_roles (list)."""
+    out: list[str] = []
+    roles = "(" + ", ".join(f"'{r}'" for r in p["ranked_roles"]) + ")"
+
+    out += await _lines(
+        conn,
+        f"""SELECT id, state, active FROM trees
+            WHERE active != (CASE WHEN state IN {_INACTIVE} THEN 0 ELSE 1 END)""",
+        "tree {0}: state {1} but active={2}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT t.id FROM trees t LEFT JOIN messages m ON m.id = t.id
+           WHERE m.id IS NULL OR m.parent_id IS NOT NULL OR m.tree_id != t.id""",
+        "tree {0}: has no root message of the same id",
+    )
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.tree_id, p.tree_id FROM messages m JOIN messages p ON p.id = m.parent_id
+           WHERE m.tree_id != p.tree_id""",
+        "message {0}: in tree {1} but its parent is in tree {2}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.depth, p.depth FROM messages m JOIN messages p ON p.id = m.parent_id
+           WHERE m.depth != p.depth + 1""",
+        "message {0}: depth {1} under a parent of depth {2}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.depth, t.max_depth FROM messages m JOIN trees t ON t.id = m.tree_id
+           WHERE m.depth > t.max_depth AND t.origin IS NULL""",
+        "message {0}: depth {1} deeper than the tree allows ({2})",
+    )
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.role, p.role FROM messages m JOIN messages p ON p.id = m.parent_id
+           WHERE m.role = p.role""",
+        "message {0}: role {1} answers a {2} message",
+    )
+    out += await _lines(
+        conn,
+        "SELECT id, role FROM messages WHERE parent_id IS NULL AND role != 'prompter'",
+        "message {0}: a prompt must have role prompter, not {1}",
+    )
+    # states and their messages
+    out += await _lines(
+        conn,
+        """SELECT t.id, (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.parent_id IS NOT NULL)
+           FROM trees t WHERE t.state IN ('initial_prompt_review', 'prompt_lottery_waiting')
+             AND (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.parent_id IS NOT NULL) > 0""",
+        "tree {0}: has {1} replies before winning the prompt lottery",
+    )
+    out += await _lines(
+        conn,
+        """SELECT t.id, t.state, r.review_result FROM trees t JOIN messages r ON r.id = t.id
+           WHERE t.origin IS NULL AND (
+                 (t.state = 'initial_prompt_review' AND r.review_result IS NOT NULL)
+              OR (t.state IN ('prompt_lottery_waiting', 'growing', 'ranking', 'ready_for_scoring',
+                              'ready_for_export', 'scoring_failed') AND r.review_result IS NOT 1))""",
+        "tree {0}: state {1} does not fit its prompt's review result {2}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT t.id, t.state FROM trees t WHERE t.won_prompt_lottery_at IS NULL AND t.origin IS NULL
+           AND (t.state IN ('growing', 'ranking', 'ready_for_scoring', 'ready_for_export', 'scoring_failed')
+                OR t.halted_from IN ('growing', 'ranking', 'ready_for_scoring', 'ready_for_export'))""",
+        "tree {0}: in {1} without having won the prompt lottery",
+    )
+    # no tree over its goal: accepted + pending undeleted messages
+    out += await _lines(
+        conn,
+        """SELECT t.id, count(*), t.goal_tree_size FROM trees t JOIN messages m ON m.tree_id = t.id
+           WHERE t.origin IS NULL AND m.deleted = 0 AND m.review_result IS NOT 0
+           GROUP BY t.id HAVING count(*) > t.goal_tree_size""",
+        "tree {0}: {1} live messages, over its goal of {2}",
+    )
+    out += await _lines(
+        conn,
+        f"""SELECT p.id, count(*), CASE WHEN p.role = 'prompter' THEN t.max_children_count
+                                        ELSE min(t.max_children_count, {int(p["num_prompter_replies"])}) END
+            FROM messages p JOIN messages c ON c.parent_id = p.id JOIN trees t ON t.id = p.tree_id
+            WHERE t.origin IS NULL AND c.deleted = 0 AND c.review_result IS NOT 0
+            GROUP BY p.id
+            HAVING count(*) > CASE WHEN p.role = 'prompter' THEN t.max_children_count
+                                   ELSE min(t.max_children_count, {int(p["num_prompter_replies"])}) END""",
+        "message {0}: {1} live replies, more than the {2} allowed",
+    )
+    # counters equal to what they count
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.review_count, count(l.id) FROM messages m
+           LEFT JOIN labels l ON l.message_id = m.id AND l.task_id IS NOT NULL
+           GROUP BY m.id HAVING m.review_count != count(l.id) AND m.id NOT IN
+               (SELECT id FROM messages WHERE tree_id IN (SELECT id FROM trees WHERE origin IS NOT NULL))""",
+        "message {0}: review_count {1} but {2} reviews stored",
+    )
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.ranking_count,
+                  (SELECT count(*) FROM rankings r, json_each(r.ranked_ids) j
+                   WHERE r.parent_id = m.parent_id AND j.value = m.id) AS n
+           FROM messages m JOIN trees t ON t.id = m.tree_id
+           WHERE m.parent_id IS NOT NULL AND t.origin IS NULL AND m.ranking_count != n""",
+        "message {0}: ranking_count {1} but it appears in {2} rankings",
+    )
+    rows = await conn.execute_fetchall(
+        """SELECT m.id, m.emojis, (SELECT json_group_object(emoji, n) FROM
+                (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = m.id GROUP BY emoji))
+           FROM messages m WHERE m.emojis != '{}' OR EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id)"""
+    )
+    for message_id, stored, counted in rows:
+        if json.loads(stored) != json.loads(counted or "{}"):
+            out.append(f"message {message_id}: emoji counts {stored} but rows give {counted or '{}'}")
+    # verdicts
+    out += await _lines(
+        conn,
+        """SELECT m.id, m.review_count FROM messages m JOIN trees t ON t.id = m.tree_id
+           WHERE t.origin IS NULL AND m.review_result IS NOT NULL
+             AND m.review_count < CASE WHEN m.parent_id IS NULL THEN :prompt ELSE :reply END""",
+        "message {0}: has a verdict after only {1} reviews",
+        {"prompt": p["num_reviews_initial_prompt"], "reply": p["num_reviews_reply"]},
+    )
+    # ranks only in scored trees
+    out += await _lines(
+        conn,
+        """SELECT m.id, t.id, t.state FROM messages m JOIN trees t ON t.id = m.tree_id
+           WHERE m.rank IS NOT NULL AND t.origin IS NULL AND NOT (t.state = 'ready_for_export'
+                 OR (t.state = 'halted_by_moderator' AND t.halted_from = 'ready_for_export'))""",
+        "message {0}: has a rank but its tree {1} is in {2}",
+    )
+    out += await _lines(
+        conn,
+        f"""SELECT c.parent_id, t.id, count(DISTINCT r.task_id) FROM trees t
+            JOIN messages c ON c.tree_id = t.id AND c.deleted = 0 AND c.review_result = 1 AND c.role IN {roles}
+            JOIN messages p ON p.id = c.parent_id AND p.deleted = 0
+            LEFT JOIN rankings r ON r.parent_id = c.parent_id
+            WHERE t.state = 'ready_for_export' AND t.origin IS NULL
+            GROUP BY c.parent_id HAVING count(DISTINCT c.id) > 1 AND count(DISTINCT r.task_id) < :need""",
+        "message {0}: tree {1} is exported with only {2} rankings of its replies",
+        {"need": p["num_required_rankings"]},
+    )
+    # tasks and their results
+    out += await _lines(
+        conn,
+        """SELECT k.id, k.type FROM tasks k WHERE k.status = 'done' AND (
+                (k.type IN ('initial_prompt', 'prompter_reply', 'assistant_reply')
+                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.task_id = k.id))
+             OR (k.type LIKE 'label_%' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.task_id = k.id)
+                 AND EXISTS (SELECT 1 FROM messages m WHERE m.id = k.target_id
+                             AND m.user_id IN (SELECT id FROM users WHERE deleted = 0))
+                 AND k.user_id IN (SELECT id FROM users WHERE deleted = 0))
+             OR (k.type LIKE 'rank_%' AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.task_id = k.id)
+                 AND k.user_id IN (SELECT id FROM users WHERE deleted = 0)))""",
+        "task {0}: done ({1}) but its result is missing",
+    )
+    out += await _lines(
+        conn,
+        """SELECT k.id, k.status FROM tasks k WHERE k.status != 'done' AND (
+                EXISTS (SELECT 1 FROM messages m WHERE m.task_id = k.id)
+             OR EXISTS (SELECT 1 FROM labels l WHERE l.task_id = k.id)
+             OR EXISTS (SELECT 1 FROM rankings r WHERE r.task_id = k.id))""",
+        "task {0}: has a result but its status is {1}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT k.id, k.status, k.ended_at FROM tasks k
+           WHERE (k.status = 'pending') != (k.ended_at IS NULL)""",
+        "task {0}: status {1} does not fit its end time {2}",
+    )
+    return out

@@ -1,0 +1,824 @@
+"""Every query the engine needs, in the domain's words. Only this module (and migrations) write SQL.
+
+The hand-out queries start from the `trees` rows of one language and state, so their cost
+follows the active part of the data, not the number of finished trees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from storage.records import (
+    MessageRow,
+    TaskRow,
+    TreeRow,
+    UserRow,
+    message_from,
+    task_from,
+    tree_from,
+    user_from,
+)
+
+REPLY_TYPES = "('prompter_reply', 'assistant_reply', 'initial_prompt')"
+LABEL_TYPES = "('label_initial_prompt', 'label_prompter_reply', 'label_assistant_reply')"
+RANK_TYPES = "('rank_assistant_replies', 'rank_prompter_replies')"
+LIVE = "(k.expires_at IS NULL OR k.expires_at > :now)"  # a pending task that still holds its slot
+
+
+def _in(values: Iterable[Any]) -> str:
+    """An IN list of string literals for fixed, trusted vocabularies (roles, states, task types)."""
+    vals = list(values)
+    for v in vals:
+        if not isinstance(v, str) or not v.replace("_", "").isalnum():
+            raise ValueError(f"not a vocabulary word: {v!r}")
+    return "(" + ", ".join(f"'{v}'" for v in vals) + ")"
+
+
+class Repository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._c = conn
+
+    async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self._c.execute_fetchall(sql, params))
+
+    async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
+        rows = await self._c.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self._one(sql, params)
+        return None if row is None else row[0]
+
+    async def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        cur = await self._c.execute(sql, params)
+        n = cur.rowcount
+        await cur.close()
+        return n
+
+    # ------------------------------------------------------------------ savepoints
+
+    async def savepoint(self, name: str) -> None:
+        await self._run(f"SAVEPOINT {name}")
+
+    async def release(self, name: str) -> None:
+        await self._run(f"RELEASE {name}")
+
+    async def rollback_to(self, name: str) -> None:
+        await self._run(f"ROLLBACK TO {name}")
+        await self._run(f"RELEASE {name}")
+
+    # ------------------------------------------------------------------ users
+
+    async def user(self, user_id: int) -> UserRow | None:
+        row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+        return None if row is None else user_from(row)
+
+    async def user_by_username(self, auth_method: str, username: str) -> UserRow | None:
+        row = await self._one(
+            "SELECT * FROM users WHERE auth_method = ? AND username = ?", (auth_method, username)
+        )
+        return None if row is None else user_from(row)
+
+    async def upsert_user(self, auth_method: str, username: str, display_name: str, now: float) -> UserRow:
+        row = await self._one(
+            """INSERT INTO users (auth_method, username, display_name, created_at, streak_last_day_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (auth_method, username) DO UPDATE SET display_name = excluded.display_name
+               WHERE users.display_name != excluded.display_name
+               RETURNING *""",
+            (auth_method, username, display_name, now, now),
+        )
+        if row is None:  # existed with the same name: the upsert updated nothing and returned nothing
+            found = await self.user_by_username(auth_method, username)
+            assert found is not None
+            return found
+        return user_from(row)
+
+    async def set_user_enabled(self, user_id: int, enabled: bool) -> None:
+        await self._run("UPDATE users SET enabled = ? WHERE id = ?", (int(enabled), user_id))
+
+    async def set_user_deleted(self, user_id: int) -> None:
+        await self._run("UPDATE users SET deleted = 1, enabled = 0 WHERE id = ?", (user_id,))
+
+    async def set_preferred_lang(self, user_id: int, lang: str | None) -> None:
+        await self._run("UPDATE users SET preferred_lang = ? WHERE id = ?", (lang, user_id))
+
+    async def set_show_on_leaderboard(self, user_id: int, show: bool) -> None:
+        await self._run("UPDATE users SET show_on_leaderboard = ? WHERE id = ?", (int(show), user_id))
+
+    async def record_activity(self, user_id: int, now: float, streak_start: float, streak_days: int) -> None:
+        await self._run(
+            "UPDATE users SET last_activity_at = ?, streak_last_day_at = ?, streak_days = ? WHERE id = ?",
+            (now, streak_start, streak_days, user_id),
+        )
+
+    # ------------------------------------------------------------------ trees
+
+    async def tree(self, tree_id: str) -> TreeRow | None:
+        row = await self._one("SELECT * FROM trees WHERE id = ?", (tree_id,))
+        return None if row is None else tree_from(row)
+
+    async def insert_tree(
+        self,
+        tree_id: str,
+        *,
+        state: str,
+        active: bool,
+        lang: str,
+        goal_tree_size: int,
+        max_depth: int,
+        max_children_count: int,
+        now: float,
+        origin: str | None = None,
+        won_prompt_lottery_at: float | None = None,
+    ) -> None:
+        await self._run(
+            """INSERT INTO trees (id, state, active, lang, goal_tree_size, max_depth, max_children_count,
+                                  origin, won_prompt_lottery_at, created_at, state_changed_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                tree_id,
+                state,
+                int(active),
+                lang,
+                goal_tree_size,
+                max_depth,
+                max_children_count,
+                origin,
+                won_prompt_lottery_at,
+                now,
+                now,
+            ),
+        )
+
+    async def set_tree_state(
+        self, tree_id: str, state: str, active: bool, now: float, *, halted_from: str | None, stamp_lottery: bool
+    ) -> None:
+        await self._run(
+            """UPDATE trees SET state = ?, active = ?, state_changed_at = ?, halted_from = ?,
+                   won_prompt_lottery_at = CASE WHEN ? AND won_prompt_lottery_at IS NULL THEN ?
+                                                ELSE won_prompt_lottery_at END
+               WHERE id = ?""",
+            (state, int(active), now, halted_from, int(stamp_lottery), now, tree_id),
+        )
+
+    async def tree_counts(self, lang: str | None = None) -> dict[str, int]:
+        if lang is None:
+            rows = await self._all("SELECT state, count(*) FROM trees GROUP BY state")
+        else:
+            rows = await self._all("SELECT state, count(*) FROM trees WHERE lang = ? GROUP BY state", (lang,))
+        return {r[0]: r[1] for r in rows}
+
+    async def count_trees(self, lang: str, state: str, *, active_only: bool) -> int:
+        sql = "SELECT count(*) FROM trees WHERE lang = ? AND state = ?"
+        if active_only:
+            sql += " AND active = 1"
+        return int(await self._scalar(sql, (lang, state)))
+
+    async def tree_ids_in_state(self, state: str, lang: str | None = None) -> list[str]:
+        if lang is None:
+            rows = await self._all("SELECT id FROM trees WHERE state = ? ORDER BY id", (state,))
+        else:
+            rows = await self._all("SELECT id FROM trees WHERE state = ? AND lang = ? ORDER BY id", (state, lang))
+        return [r[0] for r in rows]
+
+    async def languages(self) -> list[str]:
+        return [r[0] for r in await self._all("SELECT DISTINCT lang FROM trees ORDER BY lang")]
+
+    async def lottery_candidates(self, lang: str, month_start: float) -> dict[int, int]:
+        """Authors of accepted, undeleted waiting prompts in `lang` who may still take part, with the
+        number of times a reply of theirs was ranked best in a ballot since `month_start`."""
+        rows = await self._all(
+            """SELECT DISTINCT m.user_id FROM trees t
+               JOIN messages m ON m.id = t.id
+               JOIN users u ON u.id = m.user_id
+               WHERE t.lang = ? AND t.state = 'prompt_lottery_waiting'
+                 AND m.deleted = 0 AND m.review_result = 1 AND u.enabled = 1 AND u.deleted = 0""",
+            (lang,),
+        )
+        authors = {r[0]: 0 for r in rows}
+        if not authors:
+            return authors
+        placeholders = ",".join("?" * len(authors))
+        firsts = await self._all(
+            f"""SELECT m.user_id, count(*) FROM rankings r
+                JOIN messages m ON m.id = json_extract(r.ranked_ids, '$[0]')
+                WHERE r.created_at >= ? AND m.user_id IN ({placeholders})
+                GROUP BY m.user_id""",
+            (month_start, *authors),
+        )
+        for user_id, n in firsts:
+            authors[user_id] = n
+        return authors
+
+    async def waiting_prompts_of(self, lang: str, user_id: int, limit: int = 100) -> list[str]:
+        rows = await self._all(
+            """SELECT t.id FROM trees t JOIN messages m ON m.id = t.id
+               WHERE t.lang = ? AND t.state = 'prompt_lottery_waiting' AND m.user_id = ?
+                 AND m.deleted = 0 AND m.review_result = 1
+               ORDER BY t.id LIMIT ?""",
+            (lang, user_id, limit),
+        )
+        return [r[0] for r in rows]
+
+    async def waiting_trees_of_disabled_authors(self) -> list[str]:
+        rows = await self._all(
+            """SELECT t.id FROM trees t JOIN messages m ON m.id = t.id JOIN users u ON u.id = m.user_id
+               WHERE t.state = 'prompt_lottery_waiting' AND (u.enabled = 0 OR u.deleted = 1)
+               ORDER BY t.id"""
+        )
+        return [r[0] for r in rows]
+
+    async def waiting_trees_of_user(self, user_id: int) -> list[str]:
+        rows = await self._all(
+            """SELECT t.id FROM trees t JOIN messages m ON m.id = t.id
+               WHERE t.state = 'prompt_lottery_waiting' AND m.user_id = ? ORDER BY t.id""",
+            (user_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def backlog_tree(self, lang: str, exclude: Sequence[str] = ()) -> str | None:
+        rows = await self._all(
+            "SELECT id FROM trees WHERE state = 'backlog_ranking' AND lang = ? ORDER BY id LIMIT ?",
+            (lang, len(exclude) + 1),
+        )
+        for (tree_id,) in rows:
+            if tree_id not in exclude:
+                return tree_id
+        return None
+
+    # ------------------------------------------------------------------ messages
+
+    async def message(self, message_id: str) -> MessageRow | None:
+        row = await self._one("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return None if row is None else message_from(row)
+
+    async def messages_of_tree(self, tree_id: str) -> list[MessageRow]:
+        rows = await self._all("SELECT * FROM messages WHERE tree_id = ? ORDER BY depth, created_at, id", (tree_id,))
+        return [message_from(r) for r in rows]
+
+    async def insert_message(
+        self,
+        *,
+        message_id: str,
+        tree_id: str,
+        parent_id: str | None,
+        user_id: int,
+        task_id: str | None,
+        role: str,
+        text: str,
+        lang: str,
+        depth: int,
+        now: float,
+        deleted: bool = False,
+        review_count: int = 0,
+        review_result: bool | None = None,
+        rank: int | None = None,
+        synthetic: bool = False,
+        model_name: str | None = None,
+        emojis: dict[str, int] | None = None,
+    ) -> None:
+        await self._run(
+            """INSERT INTO messages (id, tree_id, parent_id, user_id, task_id, role, text, lang, depth,
+                                     created_at, deleted, review_count, review_result, rank, synthetic,
+                                     model_name, emojis)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                message_id,
+                tree_id,
+                parent_id,
+                user_id,
+                task_id,
+                role,
+                text,
+                lang,
+                depth,
+                now,
+                int(deleted),
+                review_count,
+                None if review_result is None else int(review_result),
+                rank,
+                int(synthetic),
+                model_name,
+                json.dumps(emojis or {}, sort_keys=True),
+            ),
+        )
+
+    async def conversation(self, message_id: str) -> list[MessageRow]:
+        """The path from the root to `message_id`, root first."""
+        rows = await self._all(
+            """WITH RECURSIVE path(id, parent_id, n) AS (
+                   SELECT id, parent_id, 0 FROM messages WHERE id = ?
+                   UNION ALL
+                   SELECT m.id, m.parent_id, path.n + 1 FROM messages m JOIN path ON m.id = path.parent_id
+               )
+               SELECT m.* FROM path JOIN messages m ON m.id = path.id ORDER BY path.n DESC""",
+            (message_id,),
+        )
+        return [message_from(r) for r in rows]
+
+    async def messages_by_ids(self, ids: Sequence[str]) -> dict[str, MessageRow]:
+        if not ids:
+            return {}
+        rows = await self._all(f"SELECT * FROM messages WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+        return {r["id"]: message_from(r) for r in rows}
+
+    async def subtree_ids(self, message_id: str) -> list[str]:
+        rows = await self._all(
+            """WITH RECURSIVE sub(id) AS (
+                   SELECT ? UNION ALL SELECT m.id FROM messages m JOIN sub ON m.parent_id = sub.id
+               ) SELECT id FROM sub""",
+            (message_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def set_deleted(self, ids: Sequence[str], deleted: bool) -> None:
+        await self._c.executemany("UPDATE messages SET deleted = ? WHERE id = ?", [(int(deleted), i) for i in ids])
+
+    async def has_recent_duplicate(self, user_id: int, text: str, since: float) -> bool:
+        return (
+            await self._scalar(
+                "SELECT 1 FROM messages WHERE user_id = ? AND created_at >= ? AND text = ? LIMIT 1",
+                (user_id, since, text),
+            )
+            is not None
+        )
+
+    async def has_live_reply(self, parent_id: str, user_id: int) -> bool:
+        return (
+            await self._scalar(
+                """SELECT 1 FROM messages WHERE parent_id = ? AND user_id = ? AND deleted = 0
+                   AND review_result IS NOT 0 LIMIT 1""",
+                (parent_id, user_id),
+            )
+            is not None
+        )
+
+    async def live_children_count(self, parent_id: str) -> int:
+        return int(
+            await self._scalar(
+                "SELECT count(*) FROM messages WHERE parent_id = ? AND deleted = 0 AND review_result IS NOT 0",
+                (parent_id,),
+            )
+        )
+
+    async def add_review(self, message_id: str) -> int:
+        return int(
+            await self._scalar(
+                "UPDATE messages SET review_count = review_count + 1 WHERE id = ? RETURNING review_count",
+                (message_id,),
+            )
+        )
+
+    async def set_review_result(self, message_id: str, result: bool | None) -> None:
+        await self._run(
+            "UPDATE messages SET review_result = ? WHERE id = ?",
+            (None if result is None else int(result), message_id),
+        )
+
+    async def add_ranking_counts(self, ids: Sequence[str]) -> None:
+        await self._c.executemany("UPDATE messages SET ranking_count = ranking_count + 1 WHERE id = ?", [(i,) for i in ids])
+
+    async def set_ranks(self, parent_id: str, ranks: dict[str, int]) -> int:
+        """Give each listed child its rank, and no rank to the other children of `parent_id`."""
+        changed = 0
+        rows = await self._all("SELECT id, rank FROM messages WHERE parent_id = ?", (parent_id,))
+        for child_id, old in rows:
+            new = ranks.get(child_id)
+            if new != old:
+                await self._run("UPDATE messages SET rank = ? WHERE id = ?", (new, child_id))
+                changed += 1
+        return changed
+
+    async def clear_ranks(self, tree_id: str) -> None:
+        await self._run("UPDATE messages SET rank = NULL WHERE tree_id = ? AND rank IS NOT NULL", (tree_id,))
+
+    async def tree_size(self, tree_id: str) -> tuple[int, int]:
+        """(accepted, awaiting review) among the tree's undeleted messages."""
+        row = await self._one(
+            """SELECT coalesce(sum(review_result = 1), 0), coalesce(sum(review_result IS NULL), 0)
+               FROM messages WHERE tree_id = ? AND deleted = 0""",
+            (tree_id,),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def rankable_parents(self, tree_id: str, roles: Sequence[str]) -> dict[str, list[str]]:
+        """parent id -> its accepted, undeleted children of the given roles, for parents with more than one."""
+        rows = await self._all(
+            f"""SELECT c.parent_id, c.id FROM messages c JOIN messages p ON p.id = c.parent_id
+                WHERE c.tree_id = ? AND c.deleted = 0 AND c.review_result = 1 AND c.role IN {_in(roles)}
+                  AND p.deleted = 0
+                ORDER BY c.parent_id, c.id""",
+            (tree_id,),
+        )
+        out: dict[str, list[str]] = {}
+        for parent_id, child_id in rows:
+            out.setdefault(parent_id, []).append(child_id)
+        return {p: c for p, c in out.items() if len(c) > 1}
+
+    async def emoji_counts(self, message_id: str) -> dict[str, int]:
+        return json.loads(await self._scalar("SELECT emojis FROM messages WHERE id = ?", (message_id,)) or "{}")
+
+    async def set_emoji_counts(self, message_id: str, counts: dict[str, int]) -> None:
+        await self._run(
+            "UPDATE messages SET emojis = ? WHERE id = ?",
+            (json.dumps({k: v for k, v in counts.items() if v > 0}, sort_keys=True), message_id),
+        )
+
+    async def user_emojis(self, message_id: str, user_id: int) -> set[str]:
+        rows = await self._all(
+            "SELECT emoji FROM message_emojis WHERE message_id = ? AND user_id = ?", (message_id, user_id)
+        )
+        return {r[0] for r in rows}
+
+    async def insert_emoji(self, message_id: str, user_id: int, emoji: str, now: float) -> bool:
+        n = await self._run(
+            "INSERT OR IGNORE INTO message_emojis (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)",
+            (message_id, user_id, emoji, now),
+        )
+        return n > 0
+
+    async def delete_emoji(self, message_id: str, user_id: int, emoji: str) -> bool:
+        n = await self._run(
+            "DELETE FROM message_emojis WHERE message_id = ? AND user_id = ? AND emoji = ?",
+            (message_id, user_id, emoji),
+        )
+        return n > 0
+
+    async def flag_message(self, message_id: str, now: float) -> None:
+        await self._run(
+            """INSERT INTO flagged_messages (message_id, processed, created_at) VALUES (?, 0, ?)
+               ON CONFLICT (message_id) DO UPDATE SET processed = 0, created_at = excluded.created_at""",
+            (message_id, now),
+        )
+
+    async def moderation_suspects(self, lang: str, red_flags: int, skip_replies: int) -> list[MessageRow]:
+        """Undeleted, not rejected messages of active trees in review or growing that reach a threshold."""
+        rows = await self._all(
+            """SELECT m.* FROM trees t JOIN messages m ON m.tree_id = t.id
+               WHERE t.lang = ? AND t.active = 1 AND t.state IN ('initial_prompt_review', 'growing')
+                 AND m.deleted = 0 AND m.review_result IS NOT 0
+                 AND (coalesce(json_extract(m.emojis, '$.red_flag'), 0) >= ?
+                      OR coalesce(json_extract(m.emojis, '$._skip_reply'), 0) >= ?)
+               ORDER BY m.depth, m.id""",
+            (lang, red_flags, skip_replies),
+        )
+        return [message_from(r) for r in rows]
+
+    # ------------------------------------------------------------------ hand-out candidates
+
+    async def prompts_needing_review(self, lang: str, user_id: int, required: int, now: float) -> list[str]:
+        rows = await self._all(
+            f"""SELECT m.id FROM trees t JOIN messages m ON m.id = t.id
+                WHERE t.lang = :lang AND t.state = 'initial_prompt_review' AND t.active = 1
+                  AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
+                  AND m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
+                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < :required
+                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = m.id
+                        AND k.type IN {LABEL_TYPES} AND k.status IN ('pending', 'done', 'skipped'))
+                  AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user AND l.message_id = m.id
+                        AND l.task_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id
+                        AND e.user_id = :user AND e.emoji = '_skip_labeling')
+                ORDER BY m.id""",
+            {"lang": lang, "user": user_id, "required": required, "now": now},
+        )
+        return [r[0] for r in rows]
+
+    async def replies_needing_review(
+        self, lang: str, user_id: int, required: int, now: float
+    ) -> list[tuple[str, str]]:
+        """(message id, role) of replies in growing trees that still need reviews this user may give."""
+        rows = await self._all(
+            f"""SELECT m.id, m.role FROM trees t JOIN messages m ON m.tree_id = t.id
+                WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+                  AND m.parent_id IS NOT NULL AND m.deleted = 0 AND m.review_result IS NULL
+                  AND m.user_id != :user
+                  AND m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
+                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < :required
+                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = m.id
+                        AND k.type IN {LABEL_TYPES} AND k.status IN ('pending', 'done', 'skipped'))
+                  AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user AND l.message_id = m.id
+                        AND l.task_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id
+                        AND e.user_id = :user AND e.emoji = '_skip_labeling')
+                ORDER BY m.id""",
+            {"lang": lang, "user": user_id, "required": required, "now": now},
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def growing_tree_sizes(self, lang: str, now: float) -> list[tuple[str, int, int]]:
+        """(tree id, goal, size) of active growing trees, where size counts undeleted accepted and pending
+        messages plus reply slots held by live tasks."""
+        rows = await self._all(
+            f"""SELECT t.id, t.goal_tree_size,
+                   (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.deleted = 0
+                        AND m.review_result IS NOT 0)
+                 + (SELECT count(*) FROM tasks k WHERE k.tree_id = t.id AND k.status = 'pending'
+                        AND k.type IN {REPLY_TYPES} AND {LIVE})
+                FROM trees t WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+                ORDER BY t.id""",
+            {"lang": lang, "now": now},
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def reply_parents(self, lang: str, user_id: int, now: float, recent_since: float) -> list[dict[str, Any]]:
+        """Accepted, undeleted messages of active growing trees that could take a reply from this user,
+        with their live children plus held reply slots, and the tree's shape limits."""
+        rows = await self._all(
+            f"""SELECT p.id, p.tree_id, p.role, p.depth, t.max_depth, t.max_children_count,
+                   (SELECT count(*) FROM messages c WHERE c.parent_id = p.id AND c.deleted = 0
+                        AND c.review_result IS NOT 0)
+                 + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
+                        AND k.type IN {REPLY_TYPES} AND {LIVE}) AS children
+                FROM trees t JOIN messages p ON p.tree_id = t.id
+                WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+                  AND p.deleted = 0 AND p.review_result = 1 AND p.depth < t.max_depth
+                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
+                        AND k.type IN {REPLY_TYPES} AND k.created_at >= :recent AND {LIVE})
+                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = p.id
+                        AND k.type IN {REPLY_TYPES} AND k.status = 'pending' AND {LIVE})
+                  AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.parent_id = p.id AND c.user_id = :user
+                        AND c.deleted = 0 AND c.review_result IS NOT 0)
+                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = p.id
+                        AND e.user_id = :user AND e.emoji = '_skip_reply')
+                ORDER BY p.id""",
+            {"lang": lang, "user": user_id, "now": now, "recent": recent_since},
+        )
+        return [dict(r) for r in rows]
+
+    async def ranking_parents(self, lang: str, user_id: int, roles: Sequence[str], now: float) -> list[dict[str, Any]]:
+        """Parents in active ranking trees with more than one accepted child of the given roles, that this
+        user may rank, with their done rankings and the ranking slots held by live tasks."""
+        rows = await self._all(
+            f"""SELECT p.id, p.tree_id, p.role, count(*) AS n_children, sum(c.user_id = :user) AS own,
+                   (SELECT count(*) FROM rankings r WHERE r.parent_id = p.id)
+                 + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
+                        AND k.type IN {RANK_TYPES} AND {LIVE}) AS rankings
+                FROM trees t JOIN messages c ON c.tree_id = t.id JOIN messages p ON p.id = c.parent_id
+                WHERE t.lang = :lang AND t.state = 'ranking' AND t.active = 1
+                  AND c.deleted = 0 AND c.review_result = 1 AND c.role IN {_in(roles)} AND p.deleted = 0
+                  AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.user_id = :user AND r.parent_id = p.id)
+                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = p.id
+                        AND k.type IN {RANK_TYPES} AND k.status IN ('pending', 'skipped'))
+                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = p.id
+                        AND e.user_id = :user AND e.emoji = '_skip_ranking')
+                GROUP BY p.id HAVING count(*) > 1
+                ORDER BY p.id""",
+            {"lang": lang, "user": user_id, "now": now},
+        )
+        return [dict(r) for r in rows]
+
+    async def accepted_children(self, parent_id: str, roles: Sequence[str]) -> list[MessageRow]:
+        rows = await self._all(
+            f"""SELECT * FROM messages WHERE parent_id = ? AND deleted = 0 AND review_result = 1
+                AND role IN {_in(roles)} ORDER BY id""",
+            (parent_id,),
+        )
+        return [message_from(r) for r in rows]
+
+    # ------------------------------------------------------------------ tasks
+
+    async def insert_task(
+        self,
+        *,
+        task_id: str,
+        user_id: int,
+        type: str,
+        lang: str,
+        random_request: bool,
+        tree_id: str | None,
+        target_id: str | None,
+        payload: dict[str, Any],
+        now: float,
+        expires_at: float | None,
+    ) -> None:
+        await self._run(
+            """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
+                                  created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                task_id,
+                user_id,
+                type,
+                lang,
+                int(random_request),
+                tree_id,
+                target_id,
+                json.dumps(payload, sort_keys=True),
+                now,
+                expires_at,
+            ),
+        )
+
+    async def task(self, task_id: str) -> TaskRow | None:
+        row = await self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return None if row is None else task_from(row)
+
+    async def end_task(self, task_id: str, status: str, now: float, *, clear_draft: bool) -> None:
+        await self._run(
+            f"""UPDATE tasks SET status = ?, ended_at = ?{", draft = NULL" if clear_draft else ""}
+                WHERE id = ? AND status = 'pending'""",
+            (status, now, task_id),
+        )
+
+    async def set_frontend_ref(self, task_id: str, ref: str) -> None:
+        await self._run("UPDATE tasks SET frontend_ref = ? WHERE id = ?", (ref, task_id))
+
+    async def set_draft(self, task_id: str, text: str | None) -> None:
+        await self._run("UPDATE tasks SET draft = ? WHERE id = ?", (text, task_id))
+
+    async def pending_task_count(self, user_id: int, since: float) -> int:
+        return int(
+            await self._scalar(
+                "SELECT count(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND status = 'pending'",
+                (user_id, since),
+            )
+        )
+
+    async def expire_tasks(self, now: float) -> int:
+        return await self._run(
+            "UPDATE tasks SET status = 'expired', ended_at = ? WHERE status = 'pending' AND expires_at <= ?",
+            (now, now),
+        )
+
+    async def cancel_pending_tasks(
+        self, now: float, *, tree_id: str | None = None, target_ids: Sequence[str] = (), user_id: int | None = None,
+        types: Sequence[str] | None = None,
+    ) -> int:
+        conds, params = ["status = 'pending'"], [now]
+        if tree_id is not None:
+            conds.append("tree_id = ?")
+            params.append(tree_id)
+        if target_ids:
+            conds.append(f"target_id IN ({','.join('?' * len(target_ids))})")
+            params.extend(target_ids)
+        if user_id is not None:
+            conds.append("user_id = ?")
+            params.append(user_id)
+        if types is not None:
+            conds.append(f"type IN {_in(types)}")
+        return await self._run(f"UPDATE tasks SET status = 'cancelled', ended_at = ? WHERE {' AND '.join(conds)}", params)
+
+    # ------------------------------------------------------------------ labels
+
+    async def insert_label(
+        self,
+        *,
+        label_id: str,
+        message_id: str,
+        user_id: int,
+        task_id: str | None,
+        mode: str | None,
+        labels: dict[str, float],
+        comment: str,
+        is_report: bool,
+        now: float,
+    ) -> None:
+        await self._run(
+            """INSERT INTO labels (id, message_id, user_id, task_id, mode, labels, comment, is_report, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (label_id, message_id, user_id, task_id, mode, json.dumps(labels, sort_keys=True), comment,
+             int(is_report), now),
+        )
+
+    async def has_task_label(self, message_id: str, user_id: int) -> bool:
+        return (
+            await self._scalar(
+                "SELECT 1 FROM labels WHERE message_id = ? AND user_id = ? AND task_id IS NOT NULL LIMIT 1",
+                (message_id, user_id),
+            )
+            is not None
+        )
+
+    async def reviews(self, message_id: str) -> list[dict[str, float]]:
+        """The label values of every task-based review of a message."""
+        rows = await self._all(
+            "SELECT labels FROM labels WHERE message_id = ? AND task_id IS NOT NULL ORDER BY created_at, id",
+            (message_id,),
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ rankings
+
+    async def insert_ranking(
+        self,
+        *,
+        task_id: str,
+        user_id: int,
+        parent_id: str,
+        tree_id: str,
+        shown_ids: Sequence[str],
+        ranking: Sequence[int] | None,
+        ranked_ids: Sequence[str],
+        not_rankable: bool,
+        now: float,
+    ) -> None:
+        await self._run(
+            """INSERT INTO rankings (task_id, user_id, parent_id, tree_id, shown_ids, ranking, ranked_ids,
+                                     not_rankable, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                task_id,
+                user_id,
+                parent_id,
+                tree_id,
+                json.dumps(list(shown_ids)),
+                None if ranking is None else json.dumps(list(ranking)),
+                json.dumps(list(ranked_ids)),
+                int(not_rankable),
+                now,
+            ),
+        )
+
+    async def ballots(self, parent_id: str) -> list[list[str]]:
+        """Each ranking's ids, best first (empty for a "not rankable" answer without an order)."""
+        rows = await self._all(
+            "SELECT ranked_ids FROM rankings WHERE parent_id = ? ORDER BY created_at, task_id", (parent_id,)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    async def ranking_counts(self, parent_ids: Sequence[str]) -> dict[str, int]:
+        if not parent_ids:
+            return {}
+        rows = await self._all(
+            f"""SELECT parent_id, count(*) FROM rankings WHERE parent_id IN ({','.join('?' * len(parent_ids))})
+                GROUP BY parent_id""",
+            tuple(parent_ids),
+        )
+        out = {p: 0 for p in parent_ids}
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    # ------------------------------------------------------------------ moderation log
+
+    async def log(self, now: float, actor_id: int | None, action: str, target: str, detail: str = "") -> None:
+        await self._run(
+            "INSERT INTO moderation_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            (now, actor_id, action, target, detail),
+        )
+
+    async def moderation_log(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._all("SELECT * FROM moderation_log ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ purge
+
+    async def messages_of_user(self, user_id: int) -> list[MessageRow]:
+        rows = await self._all("SELECT * FROM messages WHERE user_id = ? ORDER BY depth, id", (user_id,))
+        return [message_from(r) for r in rows]
+
+    async def emojis_of_user(self, user_id: int) -> list[tuple[str, str]]:
+        rows = await self._all("SELECT message_id, emoji FROM message_emojis WHERE user_id = ?", (user_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_emojis_of_user(self, user_id: int) -> None:
+        await self._run("DELETE FROM message_emojis WHERE user_id = ?", (user_id,))
+
+    async def labels_of_user(self, user_id: int) -> list[tuple[str, str | None]]:
+        """(message id, task id) of every label row the user wrote."""
+        rows = await self._all("SELECT message_id, task_id FROM labels WHERE user_id = ?", (user_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_labels_of_user(self, user_id: int) -> None:
+        await self._run("DELETE FROM labels WHERE user_id = ?", (user_id,))
+
+    async def rankings_of_user(self, user_id: int) -> list[tuple[str, str, list[str]]]:
+        """(parent id, tree id, ranked ids) of every ranking the user gave."""
+        rows = await self._all("SELECT parent_id, tree_id, ranked_ids FROM rankings WHERE user_id = ?", (user_id,))
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    async def delete_rankings_of_user(self, user_id: int) -> None:
+        await self._run("DELETE FROM rankings WHERE user_id = ?", (user_id,))
+
+    async def recount_reviews(self, message_ids: Sequence[str]) -> None:
+        await self._c.executemany(
+            """UPDATE messages SET review_count =
+                   (SELECT count(*) FROM labels l WHERE l.message_id = messages.id AND l.task_id IS NOT NULL)
+               WHERE id = ?""",
+            [(i,) for i in message_ids],
+        )
+
+    async def recount_ranking_counts(self, parent_ids: Sequence[str]) -> None:
+        await self._c.executemany(
+            """UPDATE messages SET ranking_count =
+                   (SELECT count(*) FROM rankings r, json_each(r.ranked_ids) j
+                    WHERE r.parent_id = messages.parent_id AND j.value = messages.id)
+               WHERE parent_id = ?""",
+            [(i,) for i in parent_ids],
+        )
+
+    async def recount_emojis(self, message_ids: Sequence[str]) -> None:
+        await self._c.executemany(
+            """UPDATE messages SET emojis = coalesce(
+                   (SELECT json_group_object(emoji, n) FROM
+                       (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = messages.id
+                        GROUP BY emoji ORDER BY emoji)), '{}')
+               WHERE id = ?""",
+            [(i,) for i in message_ids],
+        )
