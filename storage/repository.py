@@ -186,6 +186,14 @@ class Repository:
             rows = await self._all("SELECT id FROM trees WHERE state = ? AND lang = ? ORDER BY id", (state, lang))
         return [r[0] for r in rows]
 
+    async def latest_time(self) -> float | None:
+        """The newest timestamp the database holds (to continue a simulation's clock)."""
+        return await self._scalar(
+            """SELECT max(t) FROM (SELECT max(created_at) AS t FROM tasks UNION ALL
+                                  SELECT max(ended_at) FROM tasks UNION ALL
+                                  SELECT max(created_at) FROM users)"""
+        )
+
     async def languages(self) -> list[str]:
         return [r[0] for r in await self._all("SELECT DISTINCT lang FROM trees ORDER BY lang")]
 
