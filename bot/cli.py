@@ -103,8 +103,10 @@ async def run_simulation(
     async with db.read() as repo:
         latest = await repo.latest_time()
     clock = FakeClock() if latest is None else FakeClock(latest + 1.0)
-    engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(seed))
-    community = Community(engine, clock, seed=seed, langs=tuple(langs))
+    # Mix the database's progress into the seed: a continued run must not draw the ids of an earlier one.
+    stream = [seed, int(latest or 0)]
+    engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(stream))
+    community = Community(engine, clock, seed=stream, langs=tuple(langs))
     await community.add_members(users)
     return await community.run(trees, progress=progress.update if progress else None)
 

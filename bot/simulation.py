@@ -6,7 +6,7 @@ Deterministic for a seed: the engine's randomness, the members' choices and the 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,7 +44,7 @@ class Community:
         engine: Engine,
         clock: FakeClock,
         *,
-        seed: int,
+        seed: int | Sequence[int],
         langs: tuple[str, ...] = ("en",),
     ) -> None:
         self.engine = engine
