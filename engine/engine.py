@@ -123,7 +123,7 @@ class Engine:
         for p in c.reply_parents:
             counts[policy.reply_type_for_parent(p.role)] += 1
         counts[TaskType.LABEL_INITIAL_PROMPT] = len(c.prompts_to_review)
-        for _, role in c.replies_to_review:
+        for _, role, _ in c.replies_to_review:
             counts[_label_type_for(role)] += 1
         for row in c.rankings:
             counts[_rank_type_for(row["role"])] += 1
@@ -151,7 +151,7 @@ class Engine:
                 self.cfg.max_pending_tasks_per_user
             ):
                 raise errors.TooManyPending()
-            if await repo.count_trees(lang, TreeState.GROWING, active_only=True) == 0:
+            if (await repo.pipeline_counts(lang))[0] == 0:
                 await self._prompt_lottery(repo, lang, max_activate=2)
             c = await self._candidates(repo, user_id, lang)
             return await self._hand_out(repo, user_id, lang, task_type, c, now)
@@ -181,12 +181,7 @@ class Engine:
         if lang in cfg.init_prompt_disabled_langs:
             offered = 0
         else:
-            offered = policy.initial_prompts_offered(
-                await repo.count_trees(lang, TreeState.GROWING, active_only=True),
-                await repo.count_trees(lang, TreeState.INITIAL_PROMPT_REVIEW, active_only=True),
-                await repo.count_trees(lang, TreeState.PROMPT_LOTTERY_WAITING, active_only=False),
-                cfg,
-            )
+            offered = policy.initial_prompts_offered(*await repo.pipeline_counts(lang), cfg)
         return _Candidates(prompts, replies, parents, sum(room.values()), rankings, offered)
 
     def _ranked_roles(self) -> tuple[str, ...]:
@@ -242,7 +237,7 @@ class Engine:
                 replies = [r for r in replies if _label_type_for(r[1]) is task_type]
             if not replies:
                 raise errors.NoTaskAvailable("No reply is waiting for your review right now.")
-            target_id, role = replies[int(rng.integers(len(replies)))]
+            target_id, role, tree_id = replies[int(rng.integers(len(replies)))]
             chosen_type = _label_type_for(role)
         else:  # ranking
             rows = c.rankings
@@ -261,14 +256,9 @@ class Engine:
         if chosen_type in LABEL_TYPES:
             mode, valid, mandatory = policy.label_task_spec(chosen_type, random_request, self.cfg, rng)
             payload.update(mode=mode.value, valid_labels=list(valid), mandatory_labels=list(mandatory))
-        if target_id is not None and tree_id is None:
-            msg = await repo.message(target_id)
-            assert msg is not None
-            tree_id = msg.tree_id
-
         task_id = self._new_id()
         validity = self.cfg.task_validity_minutes * 60.0
-        await repo.insert_task(
+        row = await repo.insert_task(
             task_id=task_id,
             user_id=user_id,
             type=chosen_type.value,
@@ -280,8 +270,6 @@ class Engine:
             now=now,
             expires_at=now + validity if validity > 0 else None,
         )
-        row = await repo.task(task_id)
-        assert row is not None
         return await self._task_view(repo, row)
 
     async def _task_view(self, repo: Repository, row: TaskRow) -> Task:
@@ -382,15 +370,15 @@ class Engine:
             raise errors.TaskCancelled(text=text)
 
     async def _open_task(self, repo: Repository, task_id: str, user_id: int, types: frozenset[TaskType],
-                         text: str | None = None) -> TaskRow:
-        await self._enabled_user(repo, user_id)
+                         text: str | None = None) -> tuple[UserRow, TaskRow]:
+        user = await self._enabled_user(repo, user_id)
         row = await self._own_task(repo, task_id, user_id)
         self._check_open(row, text)
         if self.cfg.require_task_ack and row.frontend_ref is None:
             raise errors.TaskNotAck(text=text)
         if TaskType(row.type) not in types:
             raise errors.TaskWrongKind(text=text)
-        return row
+        return user, row
 
     # ================================================================== submissions
 
@@ -415,7 +403,7 @@ class Engine:
 
     async def _submit_reply(self, repo: Repository, task_id: str, user_id: int, text: str) -> SubmitResult:
         cfg, now = self.cfg, self.clock.now()
-        row = await self._open_task(repo, task_id, user_id, WRITING_TYPES)
+        user, row = await self._open_task(repo, task_id, user_id, WRITING_TYPES)
         clean = policy.clean_reply_text(text, cfg)
         window = cfg.duplicate_message_filter_window_minutes * 60.0
         if window > 0 and await repo.has_recent_duplicate(user_id, clean, now - window):
@@ -458,7 +446,7 @@ class Engine:
             now=now,
         )
         await repo.end_task(row.id, TaskStatus.DONE, now, clear_draft=True)
-        await self._record_activity(repo, user_id, now)
+        await self._record_activity(repo, user, now)
         tree = await repo.tree(tree_id)
         assert tree is not None
         return SubmitResult(task_id=row.id, message_id=message_id, tree_state=TreeState(tree.state))
@@ -475,7 +463,7 @@ class Engine:
         """Store a review; the third review decides the message's fate (final, decisions #14)."""
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            row = await self._open_task(repo, task_id, user_id, LABEL_TYPES)
+            user, row = await self._open_task(repo, task_id, user_id, LABEL_TYPES)
             if message_id is not None and message_id != row.target_id:
                 raise errors.LabelsWrongMessage()
             message = await repo.message(row.target_id or "")
@@ -520,7 +508,7 @@ class Engine:
                         await self._enter_state(repo, tree, TreeState.ABORTED_LOW_GRADE)
             if not is_root:
                 await self._check_ranking_state(repo, tree.id)
-            await self._record_activity(repo, user_id, now)
+            await self._record_activity(repo, user, now)
             state = TreeState((await repo.tree(tree.id)).state)  # type: ignore[union-attr]
             return SubmitResult(task_id=row.id, tree_state=state)
 
@@ -530,7 +518,7 @@ class Engine:
         """Store a ranking: shown indices, best first; or "not rankable" (all answers bad), order optional."""
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            row = await self._open_task(repo, task_id, user_id, RANKING_TYPES)
+            user, row = await self._open_task(repo, task_id, user_id, RANKING_TYPES)
             tree = await repo.tree(row.tree_id or "")
             if tree is None or tree.state != TreeState.RANKING or not tree.active:
                 raise errors.TreeNotAccepting("These answers are no longer being ranked.")
@@ -560,19 +548,18 @@ class Engine:
             await repo.add_ranking_counts(ranked_ids)
             await repo.end_task(row.id, TaskStatus.DONE, now, clear_draft=True)
             await self._check_scoring_state(repo, tree.id)
-            await self._record_activity(repo, user_id, now)
+            await self._record_activity(repo, user, now)
             state = TreeState((await repo.tree(tree.id)).state)  # type: ignore[union-attr]
             return SubmitResult(task_id=row.id, tree_state=state)
 
-    async def _record_activity(self, repo: Repository, user_id: int, now: float) -> None:
+    async def _record_activity(self, repo: Repository, user: UserRow, now: float) -> None:
         """Streaks (reference §7.3): a streak counts whole days since it started; the reset job ends it."""
-        user = await self._user(repo, user_id)
         start = user.streak_last_day_at
         if start is None or start > now:
             start, days = now, 0
         else:
             days = int((now - start) // 86400)
-        await repo.record_activity(user_id, now, start, days)
+        await repo.record_activity(user.id, now, start, days)
 
     # ================================================================== emojis
 
@@ -910,6 +897,8 @@ class Engine:
             await self._check_ranking_state(repo, tree.id)
         elif target in (TreeState.RANKING, TreeState.READY_FOR_SCORING):
             await self._check_scoring_state(repo, tree.id)
+        elif target is TreeState.READY_FOR_EXPORT:
+            await self._rescore_exported(repo, tree)  # a purge or restore while halted may have changed its sets
         return TreeState((await self._tree(repo, tree.id)).state)
 
     async def delete_message(self, message_id: str, actor_id: int | None, reason: str = "") -> TreeState:
@@ -931,7 +920,10 @@ class Engine:
     async def _delete_subtree(self, repo: Repository, message: MessageRow) -> list[str]:
         ids = await repo.subtree_ids(message.id)
         await repo.set_deleted(ids, True)
-        await repo.cancel_pending_tasks(self.clock.now(), target_ids=ids)
+        now = self.clock.now()
+        await repo.cancel_pending_tasks(now, target_ids=ids)
+        if message.parent_id is not None:  # the answers to rank under its parent changed
+            await repo.cancel_pending_tasks(now, target_ids=[message.parent_id], types=[t.value for t in RANKING_TYPES])
         return ids
 
     async def _recheck(self, repo: Repository, tree: TreeRow) -> None:
@@ -940,6 +932,49 @@ class Engine:
             await self._check_ranking_state(repo, tree.id)
         elif tree.state in (TreeState.RANKING, TreeState.READY_FOR_SCORING):
             await self._check_scoring_state(repo, tree.id)
+        elif tree.state == TreeState.READY_FOR_EXPORT:
+            await self._rescore_exported(repo, tree)
+
+    async def _rescore_exported(self, repo: Repository, tree: TreeRow) -> None:
+        """An exported tree whose sibling sets changed under it goes back to ranking if a set now lacks
+        rankings; otherwise its ranks are recomputed from the ballots it has."""
+        parents = await repo.rankable_parents(tree.id, self._ranked_roles())
+        counts = await repo.ranking_counts(list(parents))
+        if any(n < self.cfg.num_required_rankings for n in counts.values()):
+            await repo.clear_ranks(tree.id)
+            await self._enter_state(repo, tree, TreeState.RANKING)
+        else:
+            await self._score_tree(repo, tree, parents)
+
+    async def _restore_overfills(self, repo: Repository, tree: TreeRow, ids: Sequence[str]) -> bool:
+        """Would undeleting `ids` put the tree over its goal, or a message over its reply limit? The slots a
+        deletion freed may have been filled since (decisions #15, #16: trees never overshoot)."""
+        if tree.origin is not None:
+            return False
+        messages = await repo.messages_of_tree(tree.id)
+        reserved = await repo.reserved_reply_targets(tree.id, self.clock.now())
+        role_of = {m.id: m.role for m in messages}
+        restoring = set(ids)
+        before = {m.id for m in messages if not m.deleted and m.review_result is not False}
+        after = before | {m.id for m in messages if m.id in restoring and m.review_result is not False}
+        if len(after) + len(reserved) > tree.goal_tree_size and len(after) > len(before):
+            return True
+
+        def children(live: set[str]) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for parent_id in [m.parent_id for m in messages if m.id in live] + list(reserved):
+                if parent_id is not None:
+                    out[parent_id] = out.get(parent_id, 0) + 1
+            return out
+
+        was, will = children(before), children(after)
+        for parent_id, n in will.items():
+            limit = tree.max_children_count
+            if role_of.get(parent_id) != Role.PROMPTER:
+                limit = min(limit, self.cfg.num_prompter_replies)
+            if n > limit and n > was.get(parent_id, 0):
+                return True
+        return False
 
     async def restore_message(self, message_id: str, actor_id: int | None, reason: str = "") -> TreeState:
         """Undo a deletion: the message and its subtree; a restored prompt resumes its tree."""
@@ -951,9 +986,14 @@ class Engine:
                 parent = await repo.message(message.parent_id)
                 if parent is not None and parent.deleted:
                     raise errors.InvalidStateChange("Restore the message it answers first.")
-            await repo.log(self.clock.now(), actor_id, "restore", message.id, reason)
-            await repo.set_deleted(await repo.subtree_ids(message.id), False)
+            ids = await repo.subtree_ids(message.id)
             tree = await self._tree(repo, message.tree_id)
+            if await self._restore_overfills(repo, tree, ids):
+                raise errors.InvalidStateChange(
+                    "This conversation has grown on without that message; restoring it would overfill it."
+                )
+            await repo.log(self.clock.now(), actor_id, "restore", message.id, reason)
+            await repo.set_deleted(ids, False)
             if message.parent_id is None and tree.state == TreeState.HALTED_BY_MODERATOR:
                 await self._resume(repo, tree)
             else:
@@ -1060,7 +1100,7 @@ class Engine:
 @dataclass(frozen=True)
 class _Candidates:
     prompts_to_review: list[str]
-    replies_to_review: list[tuple[str, str]]
+    replies_to_review: list[tuple[str, str, str]]
     reply_parents: list[policy.ParentCandidate]
     missing_replies: int
     rankings: list[dict[str, object]]

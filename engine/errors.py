@@ -139,7 +139,7 @@ TaskSkipped = _error("TaskSkipped", ErrorCode.TASK_SKIPPED, "You skipped this ta
 TaskCancelled = _error(
     "TaskCancelled",
     ErrorCode.TASK_CANCELLED,
-    "This task was withdrawn because its message was removed; ask for a new one.",
+    "This task was withdrawn because its conversation changed in the meantime; ask for a new one.",
 )
 UserDisabled = _error("UserDisabled", ErrorCode.USER_DISABLED, "You are not allowed to take tasks.")
 UserNotFound = _error("UserNotFound", ErrorCode.USER_NOT_FOUND, "There is no such member.")

@@ -179,6 +179,18 @@ class Repository:
             sql += " AND active = 1"
         return int(await self._scalar(sql, (lang, state)))
 
+    async def pipeline_counts(self, lang: str) -> tuple[int, int, int]:
+        """(active growing, active in initial review, waiting in the lottery) for one language, in one read."""
+        row = await self._one(
+            """SELECT coalesce(sum(state = 'growing' AND active = 1), 0),
+                      coalesce(sum(state = 'initial_prompt_review' AND active = 1), 0),
+                      coalesce(sum(state = 'prompt_lottery_waiting'), 0)
+               FROM trees WHERE lang = ? AND state IN ('growing', 'initial_prompt_review', 'prompt_lottery_waiting')""",
+            (lang,),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
     async def tree_ids_in_state(self, state: str, lang: str | None = None) -> list[str]:
         if lang is None:
             rows = await self._all("SELECT id FROM trees WHERE state = ? ORDER BY id", (state,))
@@ -366,6 +378,15 @@ class Repository:
             is not None
         )
 
+    async def reserved_reply_targets(self, tree_id: str, now: float) -> list[str]:
+        """The parent of every reply slot held by a live pending writing task in this tree."""
+        rows = await self._all(
+            f"""SELECT k.target_id FROM tasks k WHERE k.tree_id = :tree AND k.status = 'pending'
+                AND k.type IN {REPLY_TYPES} AND k.target_id IS NOT NULL AND {LIVE}""",
+            {"tree": tree_id, "now": now},
+        )
+        return [r[0] for r in rows]
+
     async def live_children_count(self, parent_id: str) -> int:
         return int(
             await self._scalar(
@@ -500,10 +521,10 @@ class Repository:
 
     async def replies_needing_review(
         self, lang: str, user_id: int, required: int, now: float
-    ) -> list[tuple[str, str]]:
-        """(message id, role) of replies in growing trees that still need reviews this user may give."""
+    ) -> list[tuple[str, str, str]]:
+        """(message id, role, tree id) of replies in growing trees that still need reviews this user may give."""
         rows = await self._all(
-            f"""SELECT m.id, m.role FROM trees t JOIN messages m ON m.tree_id = t.id
+            f"""SELECT m.id, m.role, m.tree_id FROM trees t JOIN messages m ON m.tree_id = t.id
                 WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
                   AND m.parent_id IS NOT NULL AND m.deleted = 0 AND m.review_result IS NULL
                   AND m.user_id != :user
@@ -518,7 +539,7 @@ class Repository:
                 ORDER BY m.id""",
             {"lang": lang, "user": user_id, "required": required, "now": now},
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def growing_tree_sizes(self, lang: str, now: float) -> list[tuple[str, int, int]]:
         """(tree id, goal, size) of active growing trees, where size counts undeleted accepted and pending
@@ -605,11 +626,11 @@ class Repository:
         payload: dict[str, Any],
         now: float,
         expires_at: float | None,
-    ) -> None:
-        await self._run(
+    ) -> TaskRow:
+        row = await self._one(
             """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
                                   created_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 task_id,
                 user_id,
@@ -623,6 +644,8 @@ class Repository:
                 expires_at,
             ),
         )
+        assert row is not None
+        return task_from(row)
 
     async def task(self, task_id: str) -> TaskRow | None:
         row = await self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))

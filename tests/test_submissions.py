@@ -477,14 +477,16 @@ async def test_ranking_maps_shown_indices_to_ids_and_counts_each_child(ranking, 
 
 
 async def test_ranking_after_a_candidate_was_deleted(ranking, users, db):
-    """Deleting one of three answers leaves two to rank: the open ranking no longer matches and is refused
-    as corrupt (the task itself is not withdrawn, since its parent is still there)."""
+    """Deleting one of three answers leaves two to rank: the open ranking task is withdrawn (so it does not
+    hold a ranking slot until it expires) and its submission refused; the member may rank the new set."""
     engine, root, children, task = ranking
     await engine.delete_message(children[0], users[11], "spam")
     assert (await engine.tree_status(root)).state is TreeState.RANKING
-    with pytest.raises(errors.CorruptRanking) as exc:
+    with pytest.raises(errors.TaskCancelled) as exc:
         await engine.submit_ranking(task.id, users[9], [0, 1, 2])
-    assert exc.value.code == errors.ErrorCode.CORRUPT_RANKING
+    assert exc.value.code == errors.ErrorCode.TASK_CANCELLED
+    again = await engine.next_task(users[9], "en", TaskType.RANK_ASSISTANT_REPLIES)
+    assert sorted(c.id for c in again.candidates) == sorted(children[1:])
     assert await scalar(db, "SELECT count(*) FROM rankings") == 0
     assert await ranking_counts(engine, children) == [0] * len(children)
     # a new task shows only the remaining two
