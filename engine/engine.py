@@ -1043,6 +1043,7 @@ class Engine:
             emoji_messages = sorted({m for m, _ in await repo.emojis_of_user(user_id)})
             await repo.delete_emojis_of_user(user_id)
             await repo.recount_emojis(emoji_messages)
+            await repo.mark_results_purged(user_id)
             labelled = sorted({m for m, _ in await repo.labels_of_user(user_id)})
             await repo.delete_labels_of_user(user_id)
             await repo.recount_reviews(labelled)

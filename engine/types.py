@@ -100,6 +100,7 @@ class TaskStatus(StrEnum):
     SKIPPED = "skipped"
     EXPIRED = "expired"
     CANCELLED = "cancelled"  # its target went away (moderation, purge)
+    PURGED = "purged"  # done, but its result was removed with its author's data (decisions #10)
 
 
 class LabelMode(StrEnum):

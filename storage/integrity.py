@@ -10,11 +10,6 @@ import aiosqlite
 _INACTIVE = "('ready_for_export', 'aborted_low_grade', 'scoring_failed', 'halted_by_moderator', 'backlog_ranking', 'prompt_lottery_waiting')"
 
 
-# A done label or ranking task whose result was removed because its member was purged afterwards (decisions #10).
-_PURGED_RESULT = """EXISTS (SELECT 1 FROM moderation_log g WHERE g.action = 'purge'
-                    AND g.target = CAST(k.user_id AS TEXT) AND g.at >= k.ended_at)"""
-
-
 async def _lines(conn: aiosqlite.Connection, sql: str, fmt: str, params: Any = ()) -> list[str]:
     rows = await conn.execute_fetchall(sql, params)
     return [fmt.format(*r) for r in rows]
@@ -139,12 +134,12 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
     # verdicts
     out += await _lines(
         conn,
-        f"""SELECT m.id, m.review_count FROM messages m JOIN trees t ON t.id = m.tree_id
-           WHERE t.origin IS NULL AND m.review_result IS NOT NULL
-             AND m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id AND k.status = 'done'
-                     AND k.type LIKE 'label_%' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.task_id = k.id)
-                     AND {_PURGED_RESULT})
-                 < CASE WHEN m.parent_id IS NULL THEN :prompt ELSE :reply END""",
+        """SELECT m.id, n FROM (
+               SELECT m.id, m.parent_id, (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
+                      AND k.type LIKE 'label_%' AND k.status IN ('done', 'purged')) AS n
+               FROM messages m JOIN trees t ON t.id = m.tree_id
+               WHERE t.origin IS NULL AND m.review_result IS NOT NULL) m
+           WHERE n < CASE WHEN m.parent_id IS NULL THEN :prompt ELSE :reply END""",
         "message {0}: has a verdict after only {1} reviews",
         {"prompt": p["num_reviews_initial_prompt"], "reply": p["num_reviews_reply"]},
     )
@@ -170,15 +165,11 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
     # tasks and their results
     out += await _lines(
         conn,
-        f"""SELECT k.id, k.type FROM tasks k WHERE k.status = 'done' AND (
+        """SELECT k.id, k.type FROM tasks k WHERE k.status = 'done' AND (
                 (k.type IN ('initial_prompt', 'prompter_reply', 'assistant_reply')
                  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.task_id = k.id))
-             OR (k.type LIKE 'label_%' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.task_id = k.id)
-                 AND EXISTS (SELECT 1 FROM messages m WHERE m.id = k.target_id
-                             AND m.user_id IN (SELECT id FROM users WHERE deleted = 0))
-                 AND k.user_id IN (SELECT id FROM users WHERE deleted = 0) AND NOT {_PURGED_RESULT})
-             OR (k.type LIKE 'rank_%' AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.task_id = k.id)
-                 AND k.user_id IN (SELECT id FROM users WHERE deleted = 0) AND NOT {_PURGED_RESULT}))""",
+             OR (k.type LIKE 'label_%' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.task_id = k.id))
+             OR (k.type LIKE 'rank_%' AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.task_id = k.id)))""",
         "task {0}: done ({1}) but its result is missing",
     )
     out += await _lines(

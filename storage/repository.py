@@ -816,6 +816,14 @@ class Repository:
         rows = await self._all("SELECT message_id, task_id FROM labels WHERE user_id = ?", (user_id,))
         return [(r[0], r[1]) for r in rows]
 
+    async def mark_results_purged(self, user_id: int) -> None:
+        """The user's done reviews and rankings lose their results: say so on the tasks."""
+        await self._run(
+            f"""UPDATE tasks SET status = 'purged' WHERE user_id = ? AND status = 'done'
+                AND type IN {LABEL_TYPES[:-1]}, {RANK_TYPES[1:]}""",
+            (user_id,),
+        )
+
     async def delete_labels_of_user(self, user_id: int) -> None:
         await self._run("DELETE FROM labels WHERE user_id = ?", (user_id,))
 

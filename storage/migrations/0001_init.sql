@@ -69,7 +69,7 @@ CREATE TABLE tasks (
     target_id TEXT REFERENCES messages (id),  -- reply: the parent; label: the labelled message; ranking: the parent
     payload TEXT NOT NULL DEFAULT '{}',       -- label mode and labels, or the candidates in shown order
     status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'done', 'skipped', 'expired', 'cancelled')),
+        CHECK (status IN ('pending', 'done', 'skipped', 'expired', 'cancelled', 'purged')),
     created_at REAL NOT NULL,
     expires_at REAL,
     ended_at REAL,
@@ -78,6 +78,7 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_user_created ON tasks (user_id, created_at);
 CREATE INDEX tasks_user_target ON tasks (user_id, target_id);
+CREATE INDEX tasks_target ON tasks (target_id, type);
 CREATE INDEX tasks_pending_target ON tasks (target_id) WHERE status = 'pending';
 CREATE INDEX tasks_pending_tree ON tasks (tree_id) WHERE status = 'pending';
 CREATE INDEX tasks_pending_expiry ON tasks (expires_at) WHERE status = 'pending';
