@@ -83,7 +83,9 @@ async def measure(path: Path, spec: BulkSpec, ops: int, seed: int) -> dict[str, 
 
 
 def report(messages: int, build_s: float, counts: dict[str, int], times: dict[str, list[float]]) -> dict[str, float]:
-    print(f"\n{messages:,} messages (built in {build_s:.1f}s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")")
+    print(
+        f"\n{messages:,} messages (built in {build_s:.1f}s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")"
+    )
     print(f"  {'operation':<16}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'ops/s':>10}")
     for name in ("next_task", "submit_reply", "submit_prompt", "submit_labels", "submit_ranking", "point_read"):
         v = times.get(name, [])
@@ -91,7 +93,9 @@ def report(messages: int, build_s: float, counts: dict[str, int], times: dict[st
             continue
         p50, p99 = pct(v, 50) * 1e3, pct(v, 99) * 1e3
         print(f"  {name:<16}{len(v):>6}{p50:>10.3f}{p99:>10.3f}{len(v) / sum(v):>10.0f}")
-    submits = [x for k in ("submit_reply", "submit_prompt", "submit_labels", "submit_ranking") for x in times.get(k, [])]
+    submits = [
+        x for k in ("submit_reply", "submit_prompt", "submit_labels", "submit_ranking") for x in times.get(k, [])
+    ]
     return {
         "next_task_p50_ms": pct(times["next_task"], 50) * 1e3,
         "next_task_p99_ms": pct(times["next_task"], 99) * 1e3,
@@ -124,8 +128,11 @@ async def run(sizes: list[int], ops: int, seed: int, keep: Path | None) -> dict[
         "submit_p99_ms": round(head["submit_p99_ms"], 3),
         "point_read_p50_ms": round(head["point_read_p50_ms"], 4),
         "next_task_to_point_read": round(head["next_task_p50_ms"] / head["point_read_p50_ms"], 1),
-        "growth_p50_200k_over_10k" if (largest, smallest) == (200_000, 10_000) else
-        f"growth_p50_{largest}_over_{smallest}": round(head["next_task_p50_ms"] / results[smallest]["next_task_p50_ms"], 2),
+        "growth_p50_200k_over_10k"
+        if (largest, smallest) == (200_000, 10_000)
+        else f"growth_p50_{largest}_over_{smallest}": round(
+            head["next_task_p50_ms"] / results[smallest]["next_task_p50_ms"], 2
+        ),
         "build_s": round(head["build_s"], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(),
@@ -138,7 +145,9 @@ async def run(sizes: list[int], ops: int, seed: int, keep: Path | None) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.engine", description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, nargs="+", default=[10_000, 200_000])
-    parser.add_argument("--ops", type=int, default=1000, help="hand-outs measured per size (each followed by its submit)")
+    parser.add_argument(
+        "--ops", type=int, default=1000, help="hand-outs measured per size (each followed by its submit)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="build the databases in this folder and keep them")
     args = parser.parse_args()
@@ -146,5 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-
     main()

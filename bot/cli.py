@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 import tempfile
 import time
@@ -34,7 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--db", required=True, type=Path, help="SQLite database (created if missing, else continued)")
     sim.add_argument("--users", type=_positive, default=40, help="number of simulated members (default 40)")
     sim.add_argument("--trees", type=_positive, default=10, help="stop once this many trees are exported")
-    sim.add_argument("--seed", type=int, default=0, help="seed; the same seed on the same database gives the same result")
+    sim.add_argument(
+        "--seed", type=int, default=0, help="seed; the same seed on the same database gives the same result"
+    )
     sim.add_argument("--langs", type=_langs, default=("en",), help="comma-separated languages (default en)")
 
     demo = sub.add_parser("demo", help="see Grove work without Discord: a simulated community in a fresh folder")
@@ -78,7 +81,11 @@ async def _check(path: Path) -> int:
     if not path.is_file():
         print(f"grove check: no database at {path}", file=sys.stderr)
         return 2
-    db = await Database.open(path, migrate=False)
+    try:
+        db = await Database.open(path, migrate=False)
+    except sqlite3.DatabaseError as exc:  # not an SQLite file at all
+        print(f"grove check: {path} is not a Grove database ({exc})", file=sys.stderr)
+        return 2
     try:
         version = await db.schema_version()
         if version == 0:

@@ -50,7 +50,12 @@ MONTH = 30 * 24 * 3600.0
 _TASKS_ALLOWED_IN = {
     TreeState.INITIAL_PROMPT_REVIEW: frozenset({TaskType.LABEL_INITIAL_PROMPT}),
     TreeState.GROWING: frozenset(
-        {TaskType.PROMPTER_REPLY, TaskType.ASSISTANT_REPLY, TaskType.LABEL_PROMPTER_REPLY, TaskType.LABEL_ASSISTANT_REPLY}
+        {
+            TaskType.PROMPTER_REPLY,
+            TaskType.ASSISTANT_REPLY,
+            TaskType.LABEL_PROMPTER_REPLY,
+            TaskType.LABEL_ASSISTANT_REPLY,
+        }
     ),
     TreeState.RANKING: RANKING_TYPES,
 }
@@ -166,8 +171,10 @@ class Engine:
         if room:
             for row in await repo.reply_parents(lang, user_id, now, now - cfg.recent_tasks_span_sec):
                 role = Role(row["role"])
-                limit = row["max_children_count"] if role is Role.PROMPTER else min(
-                    row["max_children_count"], cfg.num_prompter_replies
+                limit = (
+                    row["max_children_count"]
+                    if role is Role.PROMPTER
+                    else min(row["max_children_count"], cfg.num_prompter_replies)
                 )
                 if row["tree_id"] in room and row["children"] < limit:
                     parents.append(
@@ -369,8 +376,9 @@ class Engine:
         if row.status == TaskStatus.CANCELLED:
             raise errors.TaskCancelled(text=text)
 
-    async def _open_task(self, repo: Repository, task_id: str, user_id: int, types: frozenset[TaskType],
-                         text: str | None = None) -> tuple[UserRow, TaskRow]:
+    async def _open_task(
+        self, repo: Repository, task_id: str, user_id: int, types: frozenset[TaskType], text: str | None = None
+    ) -> tuple[UserRow, TaskRow]:
         user = await self._enabled_user(repo, user_id)
         row = await self._own_task(repo, task_id, user_id)
         self._check_open(row, text)
@@ -798,7 +806,9 @@ class Engine:
         async with self.db.transaction() as repo:
             if not self.cfg.auto_mod_enabled:
                 return 0
-            suspects = await repo.moderation_suspects(lang, self.cfg.auto_mod_red_flags, self.cfg.auto_mod_max_skip_reply)
+            suspects = await repo.moderation_suspects(
+                lang, self.cfg.auto_mod_red_flags, self.cfg.auto_mod_max_skip_reply
+            )
             for message in suspects:
                 await self._moderate_message(repo, message.id)
             return len(suspects)
@@ -808,7 +818,7 @@ class Engine:
         if not self.cfg.auto_mod_enabled:
             return
         message = await repo.message(message_id)
-        if message is None or message.deleted or message.review_result is False and message.parent_id is not None:
+        if message is None or message.deleted or (message.review_result is False and message.parent_id is not None):
             return
         tree = await repo.tree(message.tree_id)
         if tree is None or not tree.active or tree.state not in (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING):
@@ -1141,4 +1151,4 @@ def normalize_lang(lang: str) -> str:
     return code
 
 
-__all__ = ["Engine", "TreeStatus", "normalize_lang", "INACTIVE_STATES"]
+__all__ = ["INACTIVE_STATES", "Engine", "TreeStatus", "normalize_lang"]

@@ -80,18 +80,14 @@ MessageDuplicated = _error(
     "You sent exactly this text a short while ago; please write something new.",
 )
 MessageEmpty = _error("MessageEmpty", ErrorCode.MESSAGE_EMPTY, "Your text is empty.")
-DuplicateReply = _error(
-    "DuplicateReply", ErrorCode.DUPLICATE_REPLY, "You have already replied to this message."
-)
+DuplicateReply = _error("DuplicateReply", ErrorCode.DUPLICATE_REPLY, "You have already replied to this message.")
 TooManyPending = _error(
     "TooManyPending",
     ErrorCode.TOO_MANY_PENDING,
     "You have too many open tasks; finish or skip some before asking for more.",
 )
 UnknownTaskType = _error("UnknownTaskType", ErrorCode.UNKNOWN_TASK_TYPE, "That task type does not exist.")
-InvalidLanguage = _error(
-    "InvalidLanguage", ErrorCode.INVALID_LANGUAGE, "That is not a language code Grove accepts."
-)
+InvalidLanguage = _error("InvalidLanguage", ErrorCode.INVALID_LANGUAGE, "That is not a language code Grove accepts.")
 TreeNotAccepting = _error(
     "TreeNotAccepting",
     ErrorCode.TREE_NOT_ACCEPTING,
@@ -117,18 +113,14 @@ LabelsInvalidLabel = _error(
 LabelsMandatoryMissing = _error(
     "LabelsMandatoryMissing", ErrorCode.LABELS_MANDATORY_MISSING, "A required label is missing."
 )
-LabelsSelfLabeling = _error(
-    "LabelsSelfLabeling", ErrorCode.LABELS_SELF_LABELING, "You cannot review your own message."
-)
+LabelsSelfLabeling = _error("LabelsSelfLabeling", ErrorCode.LABELS_SELF_LABELING, "You cannot review your own message.")
 LabelsDuplicate = _error("LabelsDuplicate", ErrorCode.LABELS_DUPLICATE, "You have already reviewed this message.")
 LabelsInvalidValue = _error(
     "LabelsInvalidValue", ErrorCode.LABELS_INVALID_VALUE, "Label values must lie between 0 and 1."
 )
 TaskNotFound = _error("TaskNotFound", ErrorCode.TASK_NOT_FOUND, "That task does not exist.")
 TaskExpired = _error("TaskExpired", ErrorCode.TASK_EXPIRED, "This task has expired; ask for a new one.")
-TaskWrongKind = _error(
-    "TaskWrongKind", ErrorCode.TASK_WRONG_KIND, "That answer does not fit this kind of task."
-)
+TaskWrongKind = _error("TaskWrongKind", ErrorCode.TASK_WRONG_KIND, "That answer does not fit this kind of task.")
 TaskAlreadyUpdated = _error(
     "TaskAlreadyUpdated", ErrorCode.TASK_ALREADY_UPDATED, "This task was already posted elsewhere."
 )
@@ -147,5 +139,7 @@ InvalidEmoji = _error("InvalidEmoji", ErrorCode.INVALID_EMOJI, "That reaction ha
 
 
 ALL_ERRORS: tuple[type[DomainError], ...] = tuple(
-    obj for obj in list(globals().values()) if isinstance(obj, type) and issubclass(obj, DomainError) and obj is not DomainError
+    obj
+    for obj in list(globals().values())
+    if isinstance(obj, type) and issubclass(obj, DomainError) and obj is not DomainError
 )

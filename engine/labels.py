@@ -30,7 +30,7 @@ LABELS: dict[str, LabelInfo] = {
         LabelInfo(
             "hate_speech",
             Widget.FLAG,
-            "Is it abusive or threatening towards people for their gender, ethnicity, religion, orientation or the like?",
+            "Is it abusive or threatening towards people for their gender, ethnicity, religion, orientation or alike?",
         ),
         LabelInfo("sexual_content", Widget.FLAG, "Does it contain sexual content?"),
         LabelInfo("moral_judgement", Widget.FLAG, "Does it express a moral judgement?"),

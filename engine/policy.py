@@ -154,9 +154,7 @@ def clean_reply_text(text: str, cfg: EngineConfig) -> str:
     return stripped
 
 
-def validate_labels(
-    labels: Mapping[str, float], valid: Sequence[str], mandatory: Sequence[str]
-) -> dict[str, float]:
+def validate_labels(labels: Mapping[str, float], valid: Sequence[str], mandatory: Sequence[str]) -> dict[str, float]:
     """Check names against the task's labels and values against [0, 1] (reference §5.2)."""
     if not isinstance(labels, Mapping):
         raise errors.LabelsInvalidValue("Labels must map label names to numbers.")

@@ -7,8 +7,8 @@ reviews, rankings and done tasks; per language some trees growing, under review,
 from __future__ import annotations
 
 import json
-import sqlite3
 import random
+import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,8 +85,10 @@ def build(path: str, spec: BulkSpec) -> dict[str, int]:
         conn.execute(sql)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
-    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("users", "trees", "messages", "tasks", "labels", "rankings")}
+    counts = {
+        t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("users", "trees", "messages", "tasks", "labels", "rankings")
+    }
     conn.close()
     return counts
 
@@ -118,9 +120,7 @@ class _Builder:
         tree_id = ids[0]
         self.t += 7.0
         won = self.t if state in ("growing", "ranking", "ready_for_export") else None
-        self.rows["trees"].append(
-            (tree_id, state, 0 if inactive else 1, lang, 12, 3, 3, won, self.t, self.t)
-        )
+        self.rows["trees"].append((tree_id, state, 0 if inactive else 1, lang, 12, 3, 3, won, self.t, self.t))
         authors = []
         for i in range(size):
             parent, role = SHAPE[i]
@@ -130,9 +130,19 @@ class _Builder:
             task_id = self._id()
             created = self.t + i
             self.rows["tasks"].append(
-                (task_id, author, "initial_prompt" if parent is None else REPLY_TYPE[role], lang,
-                 tree_id if parent is not None else None, None if parent is None else ids[parent], "{}", "done",
-                 created, created + 172800, created)
+                (
+                    task_id,
+                    author,
+                    "initial_prompt" if parent is None else REPLY_TYPE[role],
+                    lang,
+                    tree_id if parent is not None else None,
+                    None if parent is None else ids[parent],
+                    "{}",
+                    "done",
+                    created,
+                    created + 172800,
+                    created,
+                )
             )
             rank = None
             if state == "ready_for_export" and i in (1, 2, 3, 7, 8, 9, 10):
@@ -140,21 +150,52 @@ class _Builder:
             reviews = 0 if pending else 3
             ranked = rankings if state in ("ranking", "ready_for_export") and i in (1, 2, 3, 7, 8, 9, 10) else 0
             self.rows["messages"].append(
-                (ids[i], tree_id, None if parent is None else ids[parent], author, task_id, role,
-                 f"message {ids[i][:8]} in {lang}: " + "lorem ipsum " * 8, lang, 0 if parent is None else (
-                     1 if parent == 0 else (2 if parent in (1, 2, 3) else 3)),
-                 created, reviews, None if pending else 1, rank, ranked)
+                (
+                    ids[i],
+                    tree_id,
+                    None if parent is None else ids[parent],
+                    author,
+                    task_id,
+                    role,
+                    f"message {ids[i][:8]} in {lang}: " + "lorem ipsum " * 8,
+                    lang,
+                    0 if parent is None else (1 if parent == 0 else (2 if parent in (1, 2, 3) else 3)),
+                    created,
+                    reviews,
+                    None if pending else 1,
+                    rank,
+                    ranked,
+                )
             )
             for _ in range(reviews):
                 label_task = self._id()
                 reviewer = self._user()
                 kind = "label_initial_prompt" if parent is None else LABEL_TYPE[role]
                 self.rows["tasks"].append(
-                    (label_task, reviewer, kind, lang, tree_id, ids[i],
-                     '{"mode": "full"}', "done", created + 60, created + 172860, created + 60)
+                    (
+                        label_task,
+                        reviewer,
+                        kind,
+                        lang,
+                        tree_id,
+                        ids[i],
+                        '{"mode": "full"}',
+                        "done",
+                        created + 60,
+                        created + 172860,
+                        created + 60,
+                    )
                 )
                 self.rows["labels"].append(
-                    (label_task, ids[i], reviewer, label_task, "full", '{"lang_mismatch": 0.0, "spam": 0.0}', created + 60)
+                    (
+                        label_task,
+                        ids[i],
+                        reviewer,
+                        label_task,
+                        "full",
+                        '{"lang_mismatch": 0.0, "spam": 0.0}',
+                        created + 60,
+                    )
                 )
         if state in ("ranking", "ready_for_export"):
             for parent, children in ((0, (1, 2, 3)), (4, (7, 8)), (5, (9, 10))):
@@ -163,12 +204,31 @@ class _Builder:
                     ranker = self._user()
                     order = [ids[c] for c in children]
                     self.rows["tasks"].append(
-                        (rank_task, ranker, "rank_assistant_replies", lang, tree_id, ids[parent],
-                         json.dumps({"candidates": order}), "done", self.t + 100, self.t + 172900, self.t + 100)
+                        (
+                            rank_task,
+                            ranker,
+                            "rank_assistant_replies",
+                            lang,
+                            tree_id,
+                            ids[parent],
+                            json.dumps({"candidates": order}),
+                            "done",
+                            self.t + 100,
+                            self.t + 172900,
+                            self.t + 100,
+                        )
                     )
                     self.rows["rankings"].append(
-                        (rank_task, ranker, ids[parent], tree_id, json.dumps(order), json.dumps(list(range(len(order)))),
-                         json.dumps(order), self.t + 100)
+                        (
+                            rank_task,
+                            ranker,
+                            ids[parent],
+                            tree_id,
+                            json.dumps(order),
+                            json.dumps(list(range(len(order)))),
+                            json.dumps(order),
+                            self.t + 100,
+                        )
                     )
         if len(self.rows["tasks"]) > 100_000:
             self.flush()

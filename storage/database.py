@@ -90,7 +90,7 @@ class Database:
 
     async def schema_version(self) -> int:
         rows = await self._conn.execute_fetchall("PRAGMA user_version")
-        return int(list(rows)[0][0])
+        return int(next(iter(rows))[0])
 
     async def migrate(self) -> int:
         """Apply every migration newer than the file's user_version; each in its own transaction."""

@@ -7,7 +7,10 @@ from typing import Any
 
 import aiosqlite
 
-_INACTIVE = "('ready_for_export', 'aborted_low_grade', 'scoring_failed', 'halted_by_moderator', 'backlog_ranking', 'prompt_lottery_waiting')"
+_INACTIVE = (
+    "('ready_for_export', 'aborted_low_grade', 'scoring_failed', 'halted_by_moderator', "
+    "'backlog_ranking', 'prompt_lottery_waiting')"
+)
 
 
 async def _lines(conn: aiosqlite.Connection, sql: str, fmt: str, params: Any = ()) -> list[str]:
@@ -126,7 +129,8 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
     rows = await conn.execute_fetchall(
         """SELECT m.id, m.emojis, (SELECT json_group_object(emoji, n) FROM
                 (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = m.id GROUP BY emoji))
-           FROM messages m WHERE m.emojis != '{}' OR EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id)"""
+           FROM messages m
+           WHERE m.emojis != '{}' OR EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id)"""
     )
     for message_id, stored, counted in rows:
         if json.loads(stored) != json.loads(counted or "{}"):

@@ -78,9 +78,7 @@ class Repository:
         return None if row is None else user_from(row)
 
     async def user_by_username(self, auth_method: str, username: str) -> UserRow | None:
-        row = await self._one(
-            "SELECT * FROM users WHERE auth_method = ? AND username = ?", (auth_method, username)
-        )
+        row = await self._one("SELECT * FROM users WHERE auth_method = ? AND username = ?", (auth_method, username))
         return None if row is None else user_from(row)
 
     async def upsert_user(self, auth_method: str, username: str, display_name: str, now: float) -> UserRow:
@@ -410,7 +408,9 @@ class Repository:
         )
 
     async def add_ranking_counts(self, ids: Sequence[str]) -> None:
-        await self._c.executemany("UPDATE messages SET ranking_count = ranking_count + 1 WHERE id = ?", [(i,) for i in ids])
+        await self._c.executemany(
+            "UPDATE messages SET ranking_count = ranking_count + 1 WHERE id = ?", [(i,) for i in ids]
+        )
 
     async def set_ranks(self, parent_id: str, ranks: dict[str, int]) -> int:
         """Give each listed child its rank, and no rank to the other children of `parent_id`."""
@@ -679,7 +679,12 @@ class Repository:
         )
 
     async def cancel_pending_tasks(
-        self, now: float, *, tree_id: str | None = None, target_ids: Sequence[str] = (), user_id: int | None = None,
+        self,
+        now: float,
+        *,
+        tree_id: str | None = None,
+        target_ids: Sequence[str] = (),
+        user_id: int | None = None,
         types: Sequence[str] | None = None,
     ) -> int:
         conds, params = ["status = 'pending'"], [now]
@@ -694,7 +699,9 @@ class Repository:
             params.append(user_id)
         if types is not None:
             conds.append(f"type IN {_in(types)}")
-        return await self._run(f"UPDATE tasks SET status = 'cancelled', ended_at = ? WHERE {' AND '.join(conds)}", params)
+        return await self._run(
+            f"UPDATE tasks SET status = 'cancelled', ended_at = ? WHERE {' AND '.join(conds)}", params
+        )
 
     # ------------------------------------------------------------------ labels
 
@@ -714,8 +721,17 @@ class Repository:
         await self._run(
             """INSERT INTO labels (id, message_id, user_id, task_id, mode, labels, comment, is_report, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (label_id, message_id, user_id, task_id, mode, json.dumps(labels, sort_keys=True), comment,
-             int(is_report), now),
+            (
+                label_id,
+                message_id,
+                user_id,
+                task_id,
+                mode,
+                json.dumps(labels, sort_keys=True),
+                comment,
+                int(is_report),
+                now,
+            ),
         )
 
     async def has_task_label(self, message_id: str, user_id: int) -> bool:
@@ -778,7 +794,7 @@ class Repository:
         if not parent_ids:
             return {}
         rows = await self._all(
-            f"""SELECT parent_id, count(*) FROM rankings WHERE parent_id IN ({','.join('?' * len(parent_ids))})
+            f"""SELECT parent_id, count(*) FROM rankings WHERE parent_id IN ({",".join("?" * len(parent_ids))})
                 GROUP BY parent_id""",
             tuple(parent_ids),
         )

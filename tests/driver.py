@@ -36,12 +36,16 @@ class Driver:
         assert result.message_id is not None
         return result.message_id
 
-    async def review(self, message_id: str, reviewers: Sequence[int], labels: dict[str, float] = GOOD,
-                     lang: str = "en") -> None:
+    async def review(
+        self, message_id: str, reviewers: Sequence[int], labels: dict[str, float] = GOOD, lang: str = "en"
+    ) -> None:
         """Each reviewer reviews `message_id` (fails if the engine offers them something else)."""
         msg = await self.engine.message(message_id)
-        task_type = TaskType.LABEL_INITIAL_PROMPT if msg.parent_id is None else (
-            TaskType.LABEL_ASSISTANT_REPLY if msg.role == "assistant" else TaskType.LABEL_PROMPTER_REPLY)
+        task_type = (
+            TaskType.LABEL_INITIAL_PROMPT
+            if msg.parent_id is None
+            else (TaskType.LABEL_ASSISTANT_REPLY if msg.role == "assistant" else TaskType.LABEL_PROMPTER_REPLY)
+        )
         for user in reviewers:
             task = await self.engine.next_task(user, lang, task_type)
             assert task.target_id == message_id, "the engine offered another message"
@@ -63,8 +67,14 @@ class Driver:
         assert (await self.engine.tree_status(tree_id)).state is TreeState.GROWING
         return tree_id
 
-    async def work(self, lang: str = "en", *, kinds: frozenset[TaskType] | None = None,
-                   until_state: tuple[str, TreeState] | None = None, max_rounds: int = 400) -> int:
+    async def work(
+        self,
+        lang: str = "en",
+        *,
+        kinds: frozenset[TaskType] | None = None,
+        until_state: tuple[str, TreeState] | None = None,
+        max_rounds: int = 400,
+    ) -> int:
         """Let the members take and complete tasks (good text, good labels, rankings by id) until the
         given tree reaches the given state or nothing is left. Returns the number of tasks done."""
         done = 0

@@ -39,12 +39,14 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
 def test_simulate_is_deterministic_for_a_seed_and_check_passes(tmp_path, capsys):
     a, b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
     for path in (a, b):
-        assert main(["simulate", "--db", str(path), "--users", "20", "--trees", "2", "--seed", "5",
-                     "--langs", "en,de"]) == 0
+        assert (
+            main(["simulate", "--db", str(path), "--users", "20", "--trees", "1", "--seed", "5", "--langs", "en,de"])
+            == 0
+        )
     assert dump(a) == dump(b)
     assert main(["check", "--db", str(a)]) == 0
     other = tmp_path / "c.sqlite3"
-    main(["simulate", "--db", str(other), "--users", "20", "--trees", "2", "--seed", "6", "--langs", "en,de"])
+    main(["simulate", "--db", str(other), "--users", "20", "--trees", "1", "--seed", "6", "--langs", "en,de"])
     assert dump(other) != dump(a)
 
 

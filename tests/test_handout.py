@@ -414,7 +414,9 @@ def test_explicit_label_requests_are_always_full():
     rng = np.random.default_rng(5)
     for _ in range(500):
         assert policy.label_task_spec(TaskType.LABEL_PROMPTER_REPLY, False, cfg, rng) == (
-            LabelMode.FULL, LABELS_PROMPT, ("spam",)
+            LabelMode.FULL,
+            LABELS_PROMPT,
+            ("spam",),
         )
         assert policy.label_task_spec(TaskType.LABEL_ASSISTANT_REPLY, True, cfg, rng)[0] is LabelMode.FULL
         assert policy.label_task_spec(TaskType.LABEL_INITIAL_PROMPT, True, cfg, rng)[0] is LabelMode.FULL
@@ -424,10 +426,14 @@ def test_simple_label_sets():
     rng = np.random.default_rng(0)
     cfg = EngineConfig(p_full_labeling_review_prompt=0, p_full_labeling_review_reply_assistant=0)
     assert policy.label_task_spec(TaskType.LABEL_INITIAL_PROMPT, False, cfg, rng) == (
-        LabelMode.SIMPLE, ("spam", "lang_mismatch"), ("spam",)
+        LabelMode.SIMPLE,
+        ("spam", "lang_mismatch"),
+        ("spam",),
     )
     assert policy.label_task_spec(TaskType.LABEL_ASSISTANT_REPLY, True, cfg, rng) == (
-        LabelMode.SIMPLE, ("spam", "lang_mismatch", "quality"), ("spam",)
+        LabelMode.SIMPLE,
+        ("spam", "lang_mismatch", "quality"),
+        ("spam",),
     )
     # explicit reply-label requests stay full even when p_full is 0
     assert policy.label_task_spec(TaskType.LABEL_ASSISTANT_REPLY, False, cfg, rng)[0] is LabelMode.FULL

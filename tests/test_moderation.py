@@ -60,8 +60,9 @@ async def emoji_rows(db, message_id: str) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-async def reply(engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY,
-                parent: str | None = None) -> str:
+async def reply(
+    engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
+) -> str:
     task = await engine.next_task(user, "en", task_type)
     if parent is not None:
         assert task.target_id == parent
@@ -70,8 +71,13 @@ async def reply(engine: Engine, user: int, task_type: TaskType = TaskType.ASSIST
     return result.message_id
 
 
-async def accepted_reply(d: Driver, author: int, task_type: TaskType = TaskType.ASSISTANT_REPLY,
-                         parent: str | None = None, reviewers: list[int] | None = None) -> str:
+async def accepted_reply(
+    d: Driver,
+    author: int,
+    task_type: TaskType = TaskType.ASSISTANT_REPLY,
+    parent: str | None = None,
+    reviewers: list[int] | None = None,
+) -> str:
     message_id = await reply(d.engine, author, task_type, parent)
     await d.review(message_id, reviewers or d.others(author)[:3])
     assert (await d.engine.message(message_id)).review_result is True

@@ -100,7 +100,7 @@ def reference_ranked_pairs(ballots: list[list[str]]) -> list[str]:
     w = [[0] * n for _ in range(n)]
     for ballot in ballots:
         for hi_pos, hi in enumerate(ballot):
-            for lo in ballot[hi_pos + 1:]:
+            for lo in ballot[hi_pos + 1 :]:
                 w[idx[hi]][idx[lo]] += 1
     m = [[w[a][b] - w[b][a] for b in range(n)] for a in range(n)]
     # 3. majorities, enumerated in (a, b) order, then a stable sort by margin descending
@@ -141,9 +141,7 @@ def test_reimplementation_agrees_on_the_worked_examples():
 
 
 def _uuid_ids(n: int) -> st.SearchStrategy[list[str]]:
-    return st.lists(
-        st.uuids(version=4).map(str), min_size=n, max_size=n, unique=True
-    )
+    return st.lists(st.uuids(version=4).map(str), min_size=n, max_size=n, unique=True)
 
 
 @st.composite
@@ -198,7 +196,5 @@ def test_unanimous_ballots_are_reproduced_for_any_ids(args):
 def test_a_condorcet_winner_is_ranked_first(ballots):
     cands = ballots[0]
     for c in cands:
-        if all(
-            sum(b.index(c) < b.index(o) for b in ballots) * 2 > len(ballots) for o in cands if o != c
-        ):
+        if all(sum(b.index(c) < b.index(o) for b in ballots) * 2 > len(ballots) for o in cands if o != c):
             assert ranked_pairs(ballots)[0] == c

@@ -52,8 +52,9 @@ async def state_of(engine: Engine, tree_id: str) -> TreeState:
     return (await engine.tree_status(tree_id)).state
 
 
-async def reply(engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY,
-                parent: str | None = None) -> str:
+async def reply(
+    engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
+) -> str:
     """One reply of the given type by `user`; with `parent`, checks the engine chose that parent."""
     task = await engine.next_task(user, "en", task_type)
     if parent is not None:
@@ -63,8 +64,9 @@ async def reply(engine: Engine, user: int, task_type: TaskType = TaskType.ASSIST
     return result.message_id
 
 
-async def accepted_reply(d: Driver, author: int, task_type: TaskType = TaskType.ASSISTANT_REPLY,
-                         parent: str | None = None) -> str:
+async def accepted_reply(
+    d: Driver, author: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
+) -> str:
     message_id = await reply(d.engine, author, task_type, parent)
     await d.review(message_id, d.others(author)[:3])
     assert (await d.engine.message(message_id)).review_result is True
@@ -119,17 +121,48 @@ async def two_sibling_sets_tree(d: Driver) -> tuple[str, dict[str, list[str]]]:
 async def insert_backlog_tree(db, clock, tree_id: str, author: int, children: int) -> list[str]:
     """An imported, inactive backlog_ranking tree: an accepted prompt with `children` accepted assistant replies."""
     async with db.transaction() as repo:
-        await repo.insert_tree(tree_id, state="backlog_ranking", active=False, lang="en", goal_tree_size=12,
-                               max_depth=3, max_children_count=3, now=clock.now(), origin="import")
-        await repo.insert_message(message_id=tree_id, tree_id=tree_id, parent_id=None, user_id=author, task_id=None,
-                                  role="prompter", text=f"imported prompt {tree_id}", lang="en", depth=0,
-                                  now=clock.now(), review_count=3, review_result=True)
+        await repo.insert_tree(
+            tree_id,
+            state="backlog_ranking",
+            active=False,
+            lang="en",
+            goal_tree_size=12,
+            max_depth=3,
+            max_children_count=3,
+            now=clock.now(),
+            origin="import",
+        )
+        await repo.insert_message(
+            message_id=tree_id,
+            tree_id=tree_id,
+            parent_id=None,
+            user_id=author,
+            task_id=None,
+            role="prompter",
+            text=f"imported prompt {tree_id}",
+            lang="en",
+            depth=0,
+            now=clock.now(),
+            review_count=3,
+            review_result=True,
+        )
         ids = []
         for i in range(children):
             child = f"{tree_id}-r{i}"
-            await repo.insert_message(message_id=child, tree_id=tree_id, parent_id=tree_id, user_id=author,
-                                      task_id=None, role="assistant", text=f"imported reply {i}", lang="en",
-                                      depth=1, now=clock.now(), review_count=3, review_result=True)
+            await repo.insert_message(
+                message_id=child,
+                tree_id=tree_id,
+                parent_id=tree_id,
+                user_id=author,
+                task_id=None,
+                role="assistant",
+                text=f"imported reply {i}",
+                lang="en",
+                depth=1,
+                now=clock.now(),
+                review_count=3,
+                review_result=True,
+            )
             ids.append(child)
     return ids
 
@@ -393,8 +426,18 @@ async def test_pending_reviews_hold_back_ranking_even_when_the_goal_is_met(new_e
     last = await reply(d.engine, u[2], parent=root)
     # an extra unreviewed message (e.g. one that arrived before the goal was lowered) sits in the tree
     async with db.transaction() as repo:
-        await repo.insert_message(message_id="extra", tree_id=root, parent_id=root, user_id=u[3], task_id=None,
-                                  role="assistant", text="extra reply", lang="en", depth=1, now=clock.now())
+        await repo.insert_message(
+            message_id="extra",
+            tree_id=root,
+            parent_id=root,
+            user_id=u[3],
+            task_id=None,
+            role="assistant",
+            text="extra reply",
+            lang="en",
+            depth=1,
+            now=clock.now(),
+        )
     await d.review(last, [u[4], u[5], u[6]])
     async with db.read() as repo:
         assert await repo.tree_size(root) == (3, 1)  # accepted = goal, but one message awaits review
@@ -435,9 +478,7 @@ async def test_a_tree_with_nothing_to_rank_goes_straight_to_export(new_engine, c
 # ---------------------------------------------------------------------------------------------- scoring failure
 
 
-async def test_a_failing_ranker_leaves_no_partial_ranks_and_the_retry_job_scores_later(
-    new_engine, clock, users, db
-):
+async def test_a_failing_ranker_leaves_no_partial_ranks_and_the_retry_job_scores_later(new_engine, clock, users, db):
     calls = []
 
     def second_call_fails(ballots):

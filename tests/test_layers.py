@@ -1,0 +1,179 @@
+"""Layers keep apart: no Discord in the engine, no SQL outside storage; the example config is the default."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import errors
+from engine.config import EngineConfig, TaskWeights
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL = re.compile(
+    r"\b(SELECT\s|INSERT\s+(OR\s+\w+\s+)?INTO\b|UPDATE\s+\w+\s+SET\b|DELETE\s+FROM\b|CREATE\s+(TABLE|INDEX)\b|PRAGMA\s)"
+)
+
+
+def python_files(package: str) -> list[Path]:
+    return sorted(p for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def imported_modules(source: str) -> Iterator[str]:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def string_literals(source: str) -> Iterator[str]:
+    """Every string constant, f-string part and implicitly concatenated literal in a module."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+        elif isinstance(node, ast.JoinedStr):
+            yield "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+
+
+def sql_literals(source: str) -> list[str]:
+    return [s for s in string_literals(source) if SQL.search(s)]
+
+
+# ------------------------------------------------------------------ the scanners themselves
+
+
+def test_the_scanners_see_imports_and_sql_in_every_form():
+    source = '''
+import discord
+from discord.ext import commands
+import aiosqlite as db
+
+Q1 = "SELECT id FROM trees"
+Q2 = f"""UPDATE messages SET rank = {1} WHERE id = ?"""
+Q3 = ("DELETE FROM " "labels")
+PROSE = "Please select an answer, then update your ranking."
+'''
+    assert {"discord", "discord.ext", "aiosqlite"} <= set(imported_modules(source))
+    found = sql_literals(source)
+    assert "SELECT id FROM trees" in found
+    assert any(s.startswith("UPDATE messages SET") for s in found)
+    assert "DELETE FROM labels" in found
+    assert not any("Please select" in s for s in found)
+
+
+def test_the_sql_scanner_finds_the_sql_where_it_belongs():
+    """Sanity check against the real code: storage is full of SQL, so the pattern is not blind."""
+    assert sql_literals((ROOT / "storage" / "repository.py").read_text(encoding="utf-8"))
+    assert sql_literals((ROOT / "storage" / "integrity.py").read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ the rules
+
+
+@pytest.mark.parametrize("path", python_files("engine"), ids=lambda p: p.name)
+def test_the_engine_does_not_import_discord_or_a_database_driver(path):
+    modules = set(imported_modules(path.read_text(encoding="utf-8")))
+    banned = {m for m in modules if m.split(".")[0] in {"discord", "aiosqlite", "sqlite3", "cogs", "bot"}}
+    assert banned == set(), f"{path.relative_to(ROOT)} imports {sorted(banned)}"
+
+
+@pytest.mark.parametrize("path", python_files("storage"), ids=lambda p: p.name)
+def test_storage_does_not_import_discord_or_the_front_end(path):
+    modules = set(imported_modules(path.read_text(encoding="utf-8")))
+    banned = {m for m in modules if m.split(".")[0] in {"discord", "cogs", "bot"}}
+    assert banned == set(), f"{path.relative_to(ROOT)} imports {sorted(banned)}"
+
+
+def test_the_engine_writes_no_sql():
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in python_files("engine")
+        if (found := sql_literals(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_cogs_write_no_sql():
+    files = python_files("cogs")
+    assert (ROOT / "cogs" / "__init__.py") in files, "the cogs package is where Discord code lives"
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in files
+        if (found := sql_literals(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_cogs_do_not_talk_to_the_database_driver_directly():
+    for path in python_files("cogs"):
+        modules = set(imported_modules(path.read_text(encoding="utf-8")))
+        banned = {m for m in modules if m.split(".")[0] in {"aiosqlite", "sqlite3"}}
+        assert banned == set(), f"{path.relative_to(ROOT)} imports {sorted(banned)}"
+
+
+# ------------------------------------------------------------------ config.example.toml
+
+
+@pytest.fixture(scope="module")
+def example() -> dict[str, object]:
+    with (ROOT / "config.example.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def test_the_example_engine_table_is_the_default_configuration(example):
+    table = dict(example["engine"])
+    config = EngineConfig(**table)
+    assert config == EngineConfig()
+    assert config.weights == TaskWeights()
+
+
+def test_the_example_lists_every_engine_setting(example):
+    table = example["engine"]
+    missing = set(EngineConfig.model_fields) - set(table)
+    assert missing == set()
+    assert set(table["weights"]) == set(TaskWeights.model_fields)
+
+
+def test_the_example_has_no_unknown_engine_settings(example):
+    table = example["engine"]
+    assert set(table) <= set(EngineConfig.model_fields)
+
+
+def test_unknown_settings_are_refused():
+    with pytest.raises(ValueError):
+        EngineConfig(goal_tree_sise=12)
+    with pytest.raises(ValueError):
+        EngineConfig(weights={"rankings": 1.0})
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_every_error_has_a_unique_code_and_a_message():
+    assert len(errors.ALL_ERRORS) >= 30
+    codes = [cls.code for cls in errors.ALL_ERRORS]
+    assert len(codes) == len(set(codes)), sorted(c.name for c in codes if codes.count(c) > 1)
+    assert set(codes) == set(errors.ErrorCode), "every code belongs to exactly one error class"
+    for cls in errors.ALL_ERRORS:
+        assert issubclass(cls, errors.DomainError) and cls is not errors.DomainError
+        assert isinstance(cls.default_message, str) and cls.default_message.strip(), cls.__name__
+        assert cls.default_message != errors.DomainError.default_message, cls.__name__
+        exc = cls()
+        assert exc.message == cls.default_message and str(exc) == cls.default_message
+        assert cls.__name__ in repr(exc) and cls.code.name in repr(exc)
+        custom = cls("Something specific.", text="what they typed")
+        assert custom.message == "Something specific." and custom.text == "what they typed"
+
+
+def test_every_error_class_is_listed():
+    defined = {
+        obj
+        for obj in vars(errors).values()
+        if isinstance(obj, type) and issubclass(obj, errors.DomainError) and obj is not errors.DomainError
+    }
+    assert defined == set(errors.ALL_ERRORS)
