@@ -45,6 +45,7 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 MONTH = 30 * 24 * 3600.0
+STREAK_GRACE = 36 * 3600.0  # a streak survives this long without activity
 
 # Which pending tasks a tree in a given state can still accept; the others are withdrawn on entry.
 _TASKS_ALLOWED_IN = {
@@ -151,17 +152,22 @@ class Engine:
                 raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            await self._enabled_user(repo, user_id)
-            if await repo.pending_task_count(user_id, now - self.cfg.recent_tasks_span_sec) >= (
-                self.cfg.max_pending_tasks_per_user
-            ):
+            user, pending = await repo.user_with_pending_tasks(user_id, now - self.cfg.recent_tasks_span_sec)
+            if user is None:
+                raise errors.UserNotFound()
+            if not user.enabled or user.deleted:
+                raise errors.UserDisabled()
+            if pending >= self.cfg.max_pending_tasks_per_user:
                 raise errors.TooManyPending()
-            if (await repo.pipeline_counts(lang))[0] == 0:
-                await self._prompt_lottery(repo, lang, max_activate=2)
-            c = await self._candidates(repo, user_id, lang)
+            pipeline: tuple[int, int, int] | None = await repo.pipeline_counts(lang)
+            if pipeline[0] == 0 and await self._prompt_lottery(repo, lang, max_activate=2):
+                pipeline = None  # the lottery changed them
+            c = await self._candidates(repo, user_id, lang, pipeline)
             return await self._hand_out(repo, user_id, lang, task_type, c, now)
 
-    async def _candidates(self, repo: Repository, user_id: int, lang: str) -> _Candidates:
+    async def _candidates(
+        self, repo: Repository, user_id: int, lang: str, pipeline: tuple[int, int, int] | None = None
+    ) -> _Candidates:
         cfg, now = self.cfg, self.clock.now()
         prompts = await repo.prompts_needing_review(lang, user_id, cfg.num_reviews_initial_prompt, now)
         replies = await repo.replies_needing_review(lang, user_id, cfg.num_reviews_reply, now)
@@ -188,7 +194,7 @@ class Engine:
         if lang in cfg.init_prompt_disabled_langs:
             offered = 0
         else:
-            offered = policy.initial_prompts_offered(*await repo.pipeline_counts(lang), cfg)
+            offered = policy.initial_prompts_offered(*(pipeline or await repo.pipeline_counts(lang)), cfg)
         return _Candidates(prompts, replies, parents, sum(room.values()), rankings, offered)
 
     def _ranked_roles(self) -> tuple[str, ...]:
@@ -219,6 +225,7 @@ class Engine:
         tree_id: str | None = None
         target_id: str | None = None
         payload: dict[str, object] = {}
+        children: list[MessageRow] = []
         if kind is TaskKind.PROMPT:
             if not c.prompts_offered:
                 raise errors.NoTaskAvailable("No new prompts are wanted in this language right now.")
@@ -277,9 +284,9 @@ class Engine:
             now=now,
             expires_at=now + validity if validity > 0 else None,
         )
-        return await self._task_view(repo, row)
+        return await self._task_view(repo, row, known=children)
 
-    async def _task_view(self, repo: Repository, row: TaskRow) -> Task:
+    async def _task_view(self, repo: Repository, row: TaskRow, known: Sequence[MessageRow] = ()) -> Task:
         task_type = TaskType(row.type)
         conversation: tuple[ConversationMessage, ...] = ()
         candidates: tuple[ConversationMessage, ...] = ()
@@ -287,7 +294,7 @@ class Engine:
             conversation = tuple(_conv(m) for m in await repo.conversation(row.target_id))
         reveal = bool(row.payload.get("reveal_synthetic", False))
         if task_type in RANKING_TYPES:
-            by_id = await repo.messages_by_ids(row.payload["candidates"])
+            by_id = {m.id: m for m in known} or await repo.messages_by_ids(row.payload["candidates"])
             candidates = tuple(
                 _conv(by_id[i], reveal_synthetic=reveal) for i in row.payload["candidates"] if i in by_id
             )
@@ -861,6 +868,11 @@ class Engine:
                     if any(n < self.cfg.num_required_rankings for n in counts.values()):
                         await self._enter_state(repo, tree, TreeState.RANKING)
         return done
+
+    async def reset_streaks(self) -> int:
+        """Scheduled: members inactive for more than 36 hours lose their streak (reference §7.3)."""
+        async with self.db.transaction() as repo:
+            return await repo.reset_streaks(self.clock.now() - STREAK_GRACE)
 
     async def halt_prompts_of_disabled_users(self) -> int:
         """Scheduled: waiting prompts of banned or deleted authors leave the lottery."""

@@ -77,6 +77,16 @@ class Repository:
         row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
         return None if row is None else user_from(row)
 
+    async def user_with_pending_tasks(self, user_id: int, since: float) -> tuple[UserRow | None, int]:
+        """The user and how many of their tasks created since `since` are still pending, in one read."""
+        row = await self._one(
+            """SELECT u.*, (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.created_at >= ?
+                            AND k.status = 'pending') AS pending
+               FROM users u WHERE u.id = ?""",
+            (since, user_id),
+        )
+        return (None, 0) if row is None else (user_from(row), int(row["pending"]))
+
     async def user_by_username(self, auth_method: str, username: str) -> UserRow | None:
         row = await self._one("SELECT * FROM users WHERE auth_method = ? AND username = ?", (auth_method, username))
         return None if row is None else user_from(row)
@@ -112,6 +122,13 @@ class Repository:
         await self._run(
             "UPDATE users SET last_activity_at = ?, streak_last_day_at = ?, streak_days = ? WHERE id = ?",
             (now, streak_start, streak_days, user_id),
+        )
+
+    async def reset_streaks(self, inactive_since: float) -> int:
+        return await self._run(
+            """UPDATE users SET streak_days = 0, streak_last_day_at = NULL
+               WHERE last_activity_at < ? AND streak_last_day_at IS NOT NULL""",
+            (inactive_since,),
         )
 
     # ------------------------------------------------------------------ trees
