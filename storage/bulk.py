@@ -53,7 +53,7 @@ def build(path: str, spec: BulkSpec) -> dict[str, int]:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA cache_size=-262144")
+    conn.execute("PRAGMA cache_size=-32768")
     conn.execute("BEGIN")
     for number, _name, sql in migrations():
         for statement in split_statements(sql):
