@@ -27,6 +27,15 @@ REPLY_TYPES = "('prompter_reply', 'assistant_reply', 'initial_prompt')"
 LABEL_TYPES = "('label_initial_prompt', 'label_prompter_reply', 'label_assistant_reply')"
 RANK_TYPES = "('rank_assistant_replies', 'rank_prompter_replies')"
 LIVE = "(k.expires_at IS NULL OR k.expires_at > :now)"  # a pending task that still holds its slot
+# Message m still wants reviews (counting review slots held by live tasks) and :user may give one.
+REVIEWABLE = f"""m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
+                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < :required
+                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = m.id
+                        AND k.type IN {LABEL_TYPES} AND k.status IN ('pending', 'done', 'skipped'))
+                  AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user AND l.message_id = m.id
+                        AND l.task_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id
+                        AND e.user_id = :user AND e.emoji = '_skip_labeling')"""
 
 
 def _in(values: Iterable[Any]) -> str:
@@ -523,14 +532,7 @@ class Repository:
             f"""SELECT m.id FROM trees t JOIN messages m ON m.id = t.id
                 WHERE t.lang = :lang AND t.state = 'initial_prompt_review' AND t.active = 1
                   AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
-                  AND m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
-                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < :required
-                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = m.id
-                        AND k.type IN {LABEL_TYPES} AND k.status IN ('pending', 'done', 'skipped'))
-                  AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user AND l.message_id = m.id
-                        AND l.task_id IS NOT NULL)
-                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id
-                        AND e.user_id = :user AND e.emoji = '_skip_labeling')
+                  AND {REVIEWABLE}
                 ORDER BY m.id""",
             {"lang": lang, "user": user_id, "required": required, "now": now},
         )
@@ -545,14 +547,7 @@ class Repository:
                 WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
                   AND m.parent_id IS NOT NULL AND m.deleted = 0 AND m.review_result IS NULL
                   AND m.user_id != :user
-                  AND m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
-                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < :required
-                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = m.id
-                        AND k.type IN {LABEL_TYPES} AND k.status IN ('pending', 'done', 'skipped'))
-                  AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user AND l.message_id = m.id
-                        AND l.task_id IS NOT NULL)
-                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id
-                        AND e.user_id = :user AND e.emoji = '_skip_labeling')
+                  AND {REVIEWABLE}
                 ORDER BY m.id""",
             {"lang": lang, "user": user_id, "required": required, "now": now},
         )

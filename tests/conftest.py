@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -48,3 +49,17 @@ async def users(engine: Engine) -> list[int]:
 @pytest.fixture
 def driver(engine: Engine, clock: FakeClock, users: list[int]) -> Driver:
     return Driver(engine, clock, users)
+
+
+@pytest.fixture
+def new_engine(make_engine):
+    """Engines on the shared database, each with its own seed (engines sharing a seed would draw the same ids).
+    `goal` sets a small goal_tree_size."""
+    seeds = itertools.count(1)
+
+    def build(goal: int | None = None, **overrides) -> Engine:
+        if goal is not None:
+            overrides.update(goal_tree_size=goal, min_goal_tree_size=min(goal, 5))
+        return make_engine(next(seeds), **overrides)
+
+    return build

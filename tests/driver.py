@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from engine import Engine, FakeClock, TaskType, TreeState, errors
 from engine.types import LABEL_TYPES, RANKING_TYPES, Task
+from storage.records import TreeRow
 
 GOOD = {"spam": 0.0, "lang_mismatch": 0.0}
 SPAM = {"spam": 1.0, "lang_mismatch": 0.0}
@@ -120,3 +121,10 @@ class Driver:
         await self.work(lang, until_state=(tree_id, TreeState.READY_FOR_EXPORT))
         assert (await self.engine.tree_status(tree_id)).state is TreeState.READY_FOR_EXPORT
         return tree_id
+
+
+async def tree_row(db, tree_id: str) -> TreeRow:
+    async with db.read() as repo:
+        row = await repo.tree(tree_id)
+    assert row is not None
+    return row

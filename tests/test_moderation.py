@@ -8,8 +8,8 @@ import pytest
 
 from engine import Emoji, EmojiOp, Engine, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
-from storage.records import MessageRow, TreeRow
-from tests.driver import Driver
+from storage.records import MessageRow
+from tests.driver import Driver, tree_row
 
 _texts = itertools.count()
 
@@ -17,29 +17,8 @@ _texts = itertools.count()
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def new_engine(make_engine):
-    """Engines on the shared database, each with its own seed (engines sharing a seed would draw the same ids).
-    `goal` sets a small goal_tree_size."""
-    seeds = itertools.count(1)
-
-    def build(goal: int | None = None, **overrides) -> Engine:
-        if goal is not None:
-            overrides.update(goal_tree_size=goal, min_goal_tree_size=min(goal, 5))
-        return make_engine(next(seeds), **overrides)
-
-    return build
-
-
 async def more_users(engine: Engine, n: int, prefix: str = "extra") -> list[int]:
     return [await engine.ensure_user("test", f"{prefix}{i}", f"{prefix} {i}") for i in range(n)]
-
-
-async def tree_row(db, tree_id: str) -> TreeRow:
-    async with db.read() as repo:
-        row = await repo.tree(tree_id)
-    assert row is not None
-    return row
 
 
 async def tree_messages(db, tree_id: str) -> dict[str, MessageRow]:

@@ -12,35 +12,14 @@ from engine import Engine, EngineConfig, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
 from engine.engine import MONTH
 from engine.ranking import ranked_pairs
-from storage.records import MessageRow, TreeRow
-from tests.driver import GOOD, SPAM, Driver
+from storage.records import MessageRow
+from tests.driver import GOOD, SPAM, Driver, tree_row
 
 LANG_MISMATCH = {"spam": 0.0, "lang_mismatch": 1.0}
 _texts = itertools.count()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def new_engine(make_engine):
-    """Engines on the shared database, each with its own seed (engines sharing a seed would draw the same ids).
-    `goal` sets a small goal_tree_size."""
-    seeds = itertools.count(1)
-
-    def build(goal: int | None = None, **overrides) -> Engine:
-        if goal is not None:
-            overrides.update(goal_tree_size=goal, min_goal_tree_size=min(goal, 5))
-        return make_engine(next(seeds), **overrides)
-
-    return build
-
-
-async def tree_row(db, tree_id: str) -> TreeRow:
-    async with db.read() as repo:
-        row = await repo.tree(tree_id)
-    assert row is not None
-    return row
 
 
 async def tree_messages(db, tree_id: str) -> list[MessageRow]:
