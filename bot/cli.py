@@ -1,4 +1,4 @@
-"""The `grove` command line: check, simulate and demo (run, export, import and stats arrive with their issues)."""
+"""The `grove` command line: check, simulate, demo, export and import (run and stats arrive with their issues)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from engine.clock import FakeClock
 from engine.config import EngineConfig
 from engine.engine import Engine, normalize_lang
 from engine.errors import DomainError
+from engine.export import ExportOptions, export
+from engine.importer import IMPORT_STATES, ImportFailed, import_trees
 from engine.types import TreeState
 from storage.database import Database
 
@@ -40,6 +42,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sim.add_argument("--langs", type=_langs, default=("en",), help="comma-separated languages (default en)")
 
+    exp = sub.add_parser("export", help="write the dataset as oasst JSON Lines (gzip when --out ends in .gz)")
+    exp.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
+    exp.add_argument("--out", required=True, type=Path, help="output file, e.g. trees.jsonl or trees.jsonl.gz")
+    exp.add_argument("--state", default=None, help="tree states, comma-separated, or 'all' (default ready_for_export)")
+    exp.add_argument("--lang", type=_lang, default=None, help="only trees in this language")
+    for name, what in (
+        ("deleted", "deleted messages"),
+        ("spam", "messages not accepted"),
+        ("synthetic", "trees with synthetic messages"),
+    ):
+        group = exp.add_mutually_exclusive_group()
+        group.add_argument(f"--include-{name}", action="store_true", help=f"include {what}")
+        group.add_argument(f"--{name}-only", action="store_true", help=f"only {what} (one message per line)")
+    exp.add_argument("--user", default=None, help="only this member's messages (internal id or username)")
+    exp.add_argument("--prompts-only", action="store_true", help="prompts without their replies")
+    exp.add_argument("--labels", action="store_true", help="add label means and counts")
+    exp.add_argument("--events", action="store_true", help="add emoji and ranking events")
+    exp.add_argument("--limit", type=_positive, default=None, help="at most this many trees (or messages)")
+    exp.add_argument("--anonymize", metavar="SEED", default=None, help="replace every id by a salted sha256")
+
+    imp = sub.add_parser("import", help="import oasst tree JSON Lines (plain or gzip); importing twice adds nothing")
+    imp.add_argument("--db", required=True, type=Path, help="SQLite database (created if missing)")
+    imp.add_argument("file", type=Path, help="oasst trees, one per line (.jsonl or .jsonl.gz)")
+    imp.add_argument(
+        "--state",
+        choices=[s.value for s in IMPORT_STATES],
+        default=TreeState.BACKLOG_RANKING.value,
+        help="where fully ranked trees go (others wait in backlog_ranking to be ranked); default backlog_ranking",
+    )
+    imp.add_argument("--strict", action="store_true", help="import nothing if any line is malformed")
+
     demo = sub.add_parser("demo", help="see Grove work without Discord: a simulated community in a fresh folder")
     demo.add_argument("--dir", type=Path, default=None, help="folder to create (default: a new grove-demo-* folder)")
     demo.add_argument("--trees", type=_positive, default=5, help="trees to carry to export (default 5)")
@@ -51,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check(args.db))
         if args.command == "simulate":
             return asyncio.run(_simulate(args.db, args.users, args.trees, args.seed, args.langs))
+        if args.command == "export":
+            return asyncio.run(_export(args))
+        if args.command == "import":
+            return asyncio.run(_import(args.db, args.file, TreeState(args.state), args.strict))
         if args.command == "demo":
             return asyncio.run(_demo(args.dir, args.trees, args.seed))
     except KeyboardInterrupt:
@@ -65,6 +102,13 @@ def _positive(value: str) -> int:
     if n <= 0:
         raise argparse.ArgumentTypeError("must be a positive number")
     return n
+
+
+def _lang(value: str) -> str:
+    try:
+        return normalize_lang(value)
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def _langs(value: str) -> tuple[str, ...]:
@@ -101,6 +145,106 @@ async def _check(path: Path) -> int:
         return 1
     print(f"{path}: schema version {version}, no violations")
     return 0
+
+
+def _export_options(args: argparse.Namespace, user_id: int | None) -> ExportOptions:
+    if args.state is None or args.state == "all":
+        states = None if args.state == "all" or user_id is not None else (TreeState.READY_FOR_EXPORT.value,)
+    else:
+        states = tuple(s.strip() for s in args.state.split(",") if s.strip())
+        unknown = [s for s in states if s not in {t.value for t in TreeState}]
+        if unknown:
+            raise ValueError(f"unknown tree state {unknown[0]!r}; states are: {', '.join(t.value for t in TreeState)}")
+
+    def choice(name: str) -> str:
+        if getattr(args, f"{name}_only"):
+            return "only"
+        return "include" if getattr(args, f"include_{name}") else "exclude"
+
+    return ExportOptions(
+        states=states,
+        lang=args.lang,
+        deleted=choice("deleted"),  # type: ignore[arg-type]
+        spam=choice("spam"),  # type: ignore[arg-type]
+        synthetic=choice("synthetic"),  # type: ignore[arg-type]
+        user=user_id,
+        prompts_only=args.prompts_only,
+        labels=args.labels,
+        events=args.events,
+        limit=args.limit,
+        anonymize_seed=args.anonymize,
+    )
+
+
+async def _export(args: argparse.Namespace) -> int:
+    if not args.db.is_file():
+        print(f"grove export: no database at {args.db}", file=sys.stderr)
+        return 2
+    if args.user is not None and args.state is not None:
+        print(
+            "grove export: --user exports all of a member's messages; it cannot be combined with --state",
+            file=sys.stderr,
+        )
+        return 2
+    db = await Database.open(args.db, migrate=False)
+    try:
+        if await db.schema_version() == 0:
+            print(f"grove export: {args.db} is not a Grove database", file=sys.stderr)
+            return 2
+        user_id = None
+        if args.user is not None:
+            async with db.read() as repo:
+                user = await repo.user_by_id_or_name(str(args.user))
+            if user is None:
+                print(f"grove export: no member {args.user!r} in {args.db}", file=sys.stderr)
+                return 2
+            user_id = user.id
+        try:
+            options = _export_options(args, user_id)
+        except ValueError as exc:
+            print(f"grove export: {exc}", file=sys.stderr)
+            return 2
+        counts = await Engine(db).tree_counts(options.lang)
+        total = sum(n for state, n in counts.items() if options.states is None or state.value in options.states)
+        progress = Progress("trees read", total=total)
+        result = await export(db, args.out, options, progress=progress.update)
+        progress.done()
+    finally:
+        await db.close()
+    what = (
+        f"{result.messages} messages"
+        if result.mode == "messages"
+        else (f"{result.trees} trees ({result.messages} messages)")
+    )
+    print(f"wrote {what} to {result.path}")
+    return 0
+
+
+async def _import(path: Path, file: Path, state: TreeState, strict: bool) -> int:
+    if not file.is_file():
+        print(f"grove import: no file {file}", file=sys.stderr)
+        return 2
+    db = await Database.open(path)
+    try:
+        result = await import_trees(db, file, state=state, strict=strict)
+    except ImportFailed as exc:
+        for line in exc.result.errors:
+            print(f"{file}: {line}", file=sys.stderr)
+        print(f"grove import: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        print(f"grove import: cannot read {file}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    for line in result.errors:
+        print(f"{file}: {line}", file=sys.stderr)
+    states = ", ".join(f"{n} {s}" for s, n in sorted(result.by_state.items())) or "none new"
+    print(
+        f"imported {result.trees} trees ({result.messages} messages: {states}); "
+        f"{result.already_present} already present; {len(result.errors)} bad line(s) skipped"
+    )
+    return 1 if result.errors else 0
 
 
 async def run_simulation(
@@ -150,6 +294,7 @@ async def _demo(folder: Path | None, trees: int, seed: int) -> int:
         progress.done()
         counts = await Engine(db).tree_counts()
         problems = await check_database(db)
+        exported = await export(db, folder / "trees.jsonl", ExportOptions(labels=True))
     finally:
         await db.close()
     print(f"\n{report.actions} member actions: " + ", ".join(f"{k} {v}" for k, v in report.outcomes.most_common()))
@@ -158,6 +303,7 @@ async def _demo(folder: Path | None, trees: int, seed: int) -> int:
         if n:
             print(f"  {state.value:<24}{n:>5}")
     print(f"\nDatabase: {path} (grove check: {'no violations' if not problems else f'{len(problems)} violations'})")
+    print(f"Dataset:  {exported.path} ({exported.trees} trees, {exported.messages} messages, oasst JSON Lines)")
     return 0 if counts[TreeState.READY_FOR_EXPORT] >= trees and not problems else 1
 
 

@@ -14,6 +14,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self._last = -1
+        self._last_step = -1
         self._started = time.monotonic()
 
     def update(self, current: int, total: int | None = None) -> None:
@@ -29,7 +30,11 @@ class Progress:
             filled = int(width * current / self.total)
             bar = "█" * filled + "·" * (width - filled)
             self.stream.write(f"\r{bar} {current}/{self.total} {self.label} ({elapsed:.0f}s)")
-        else:
+        else:  # a log, not a terminal: a line every tenth of the way
+            step = int(10 * current / self.total)
+            if step == self._last_step and current != self.total:
+                return
+            self._last_step = step
             self.stream.write(f"{current}/{self.total} {self.label} ({elapsed:.0f}s)\n")
         self.stream.flush()
 

@@ -16,6 +16,7 @@ class UserRow:
     enabled: bool
     deleted: bool
     show_on_leaderboard: bool
+    dataset_opt_out: bool
     preferred_lang: str | None
     created_at: float
     last_activity_at: float | None
@@ -92,6 +93,7 @@ def user_from(row: Any) -> UserRow:
         enabled=bool(row["enabled"]),
         deleted=bool(row["deleted"]),
         show_on_leaderboard=bool(row["show_on_leaderboard"]),
+        dataset_opt_out=bool(row["dataset_opt_out"]),
         preferred_lang=row["preferred_lang"],
         created_at=row["created_at"],
         last_activity_at=row["last_activity_at"],

@@ -9,6 +9,7 @@ CREATE TABLE users (
     enabled INTEGER NOT NULL DEFAULT 1,
     deleted INTEGER NOT NULL DEFAULT 0,
     show_on_leaderboard INTEGER NOT NULL DEFAULT 1,
+    dataset_opt_out INTEGER NOT NULL DEFAULT 0,   -- 1: leave this member's messages out of exports
     preferred_lang TEXT,
     created_at REAL NOT NULL,
     last_activity_at REAL,

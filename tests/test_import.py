@@ -1,0 +1,157 @@
+"""Import of oasst tree JSON Lines: round trip with export, idempotence, bad lines, strictness, backlog."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.simulation import Community
+from engine import Engine, EngineConfig, FakeClock, TaskType, TreeState
+from engine.check import check_database
+from engine.export import ExportOptions, export
+from engine.importer import ImportFailed, import_trees
+from storage.database import Database
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """An oasst file of a few trees grown by a simulated community (with labels)."""
+    folder = tmp_path_factory.mktemp("source")
+
+    async def grow() -> Path:
+        db = await Database.open(folder / "source.sqlite3")
+        try:
+            clock = FakeClock()
+            engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(11))
+            community = Community(engine, clock, seed=11, langs=("en", "de"))
+            await community.add_members(30)
+            await community.run(3)
+            out = folder / "trees.jsonl"
+            await export(db, out, ExportOptions(labels=True))
+            return out
+        finally:
+            await db.close()
+
+    import asyncio
+
+    return asyncio.run(grow())
+
+
+def comparable(node: dict) -> dict:
+    """A node without its author (member ids are re-keyed on import), replies in order."""
+    out = {k: v for k, v in node.items() if k not in ("user_id", "replies")}
+    out["replies"] = [comparable(r) for r in node.get("replies", [])]
+    return out
+
+
+def trees_of(path: Path) -> dict[str, dict]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return {t["message_tree_id"]: comparable(t["prompt"]) for t in lines}
+
+
+async def test_export_import_export_gives_the_same_trees(exported, tmp_path):
+    db = await Database.open(tmp_path / "copy.sqlite3")
+    try:
+        result = await import_trees(db, exported, state=TreeState.READY_FOR_EXPORT)
+        assert result.trees == len(exported.read_text().splitlines()) >= 3
+        assert result.errors == []
+        again = tmp_path / "again.jsonl"
+        await export(db, again, ExportOptions(labels=True))
+        assert trees_of(again) == trees_of(exported)
+        assert await check_database(db) == []
+    finally:
+        await db.close()
+
+
+async def test_importing_twice_adds_nothing(exported, tmp_path):
+    db = await Database.open(tmp_path / "twice.sqlite3")
+    try:
+        first = await import_trees(db, exported)
+        second = await import_trees(db, exported)
+        assert second.trees == 0 and second.messages == 0
+        assert second.already_present == first.trees
+    finally:
+        await db.close()
+
+
+async def test_imported_trees_get_their_true_depths(exported, tmp_path):
+    db = await Database.open(tmp_path / "depth.sqlite3")
+    try:
+        await import_trees(db, exported)
+        async with db.read() as repo:
+            for tree_id in await repo.tree_ids_in_state("backlog_ranking"):
+                by_id = {m.id: m for m in await repo.messages_of_tree(tree_id)}
+                for m in by_id.values():
+                    assert m.depth == (0 if m.parent_id is None else by_id[m.parent_id].depth + 1)
+                assert max(m.depth for m in by_id.values()) >= 2
+    finally:
+        await db.close()
+
+
+def broken_copy(exported: Path, folder: Path) -> Path:
+    lines = exported.read_text().splitlines()
+    lines.insert(1, '{"message_tree_id": "x", "prompt": {"text": "no id or role"}}')
+    lines.insert(3, "this is not json")
+    out = folder / "broken.jsonl"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+async def test_a_broken_line_is_named_and_the_rest_imported(exported, tmp_path):
+    broken = broken_copy(exported, tmp_path)
+    db = await Database.open(tmp_path / "broken.sqlite3")
+    try:
+        result = await import_trees(db, broken)
+        assert [e.split(":")[0] for e in result.errors] == ["line 2", "line 4"]
+        assert result.trees == len(exported.read_text().splitlines())
+    finally:
+        await db.close()
+
+
+async def test_strict_import_of_a_broken_file_imports_nothing(exported, tmp_path):
+    broken = broken_copy(exported, tmp_path)
+    db = await Database.open(tmp_path / "strict.sqlite3")
+    try:
+        with pytest.raises(ImportFailed) as exc:
+            await import_trees(db, broken, strict=True)
+        assert len(exc.value.result.errors) == 2
+        assert sum((await Engine(db).tree_counts()).values()) == 0
+    finally:
+        await db.close()
+
+
+def test_cli_reports_bad_lines_and_reads_gzip(exported, tmp_path, capsys):
+    broken = broken_copy(exported, tmp_path)
+    gz = tmp_path / "broken.jsonl.gz"
+    gz.write_bytes(gzip.compress(broken.read_bytes()))
+    assert main(["import", "--db", str(tmp_path / "cli.sqlite3"), str(gz)]) == 1
+    captured = capsys.readouterr()
+    assert "line 2:" in captured.err and "line 4:" in captured.err
+    assert "2 bad line(s) skipped" in captured.out
+    assert main(["import", "--db", str(tmp_path / "cli.sqlite3"), str(gz), "--strict"]) == 1
+    assert main(["import", "--db", str(tmp_path / "cli.sqlite3"), str(tmp_path / "missing.jsonl")]) == 2
+    assert main(["check", "--db", str(tmp_path / "cli.sqlite3")]) == 0
+
+
+async def test_backlog_trees_are_ranked_here_once_activated(exported, tmp_path):
+    db = await Database.open(tmp_path / "backlog.sqlite3")
+    try:
+        result = await import_trees(db, exported)
+        assert result.by_state == {"backlog_ranking": result.trees}
+        clock = FakeClock(2_000_000_000.0)
+        engine = Engine(db, EngineConfig(min_active_rankings_per_lang=1), clock=clock, rng=np.random.default_rng(2))
+        lang = json.loads(exported.read_text().splitlines()[0])["prompt"]["lang"]
+        tree_id = await engine.activate_backlog(lang)
+        assert tree_id is not None
+        assert (await engine.tree_status(tree_id)).state is TreeState.RANKING
+        ranker = await engine.ensure_user("test", "ranker")
+        task = await engine.next_task(ranker, lang, TaskType.RANK_ASSISTANT_REPLIES)
+        assert task.tree_id == tree_id and len(task.candidates) >= 2
+        assert await check_database(db) == []
+    finally:
+        await db.close()
