@@ -18,3 +18,12 @@ async def test_engine_benchmark_runs_at_a_tiny_size(capsys):
     ):
         assert summary[key] > 0, key
     assert out.strip().splitlines()[-1].startswith("{")
+
+
+def test_export_benchmark_runs_at_a_tiny_size(capsys):
+    from benchmarks.export import run as run_export
+
+    summary = run_export(1500)
+    assert summary["trees_written"] > 0
+    assert summary["peak_rss_mb"] > 0
+    assert capsys.readouterr().out.strip().startswith("{")
