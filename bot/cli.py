@@ -217,6 +217,8 @@ async def _export(args: argparse.Namespace) -> int:
         else (f"{result.trees} trees ({result.messages} messages)")
     )
     print(f"wrote {what} to {result.path}")
+    if result.skipped_trees:
+        print(f"skipped {result.skipped_trees} trees whose prompt the filters left out", file=sys.stderr)
     return 0
 
 

@@ -204,7 +204,11 @@ async def _export_user(db: Database, f: io.TextIOBase, options: ExportOptions, i
                 return
             after = rows[-1]["id"]
             rows = [
-                m for m in rows if (options.states is None or m["tree_state"] in options.states) and _keep(m, options)
+                m
+                for m in rows
+                if (options.states is None or m["tree_state"] in options.states)
+                and (options.lang is None or m["lang"] == options.lang)
+                and _keep(m, options)
             ]
             wanted = [m["id"] for m in rows]
             labels = await repo.export_labels(wanted) if options.labels else {}

@@ -969,10 +969,10 @@ class Repository:
         return out
 
     async def user_by_id_or_name(self, ident: str) -> UserRow | None:
-        if ident.isdigit():
-            row = await self._one("SELECT * FROM users WHERE id = ? OR username = ? ORDER BY id", (int(ident), ident))
-        else:
-            row = await self._one("SELECT * FROM users WHERE username = ? ORDER BY id", (ident,))
+        """A member by front-end username (e.g. a Discord id) first, else by internal id."""
+        row = await self._one("SELECT * FROM users WHERE username = ? ORDER BY id LIMIT 1", (ident,))
+        if row is None and ident.isdigit():
+            row = await self._one("SELECT * FROM users WHERE id = ?", (int(ident),))
         return None if row is None else user_from(row)
 
 
