@@ -1,9 +1,10 @@
-"""The `grove` command line: check, simulate, demo, export and import (run and stats arrive with their issues)."""
+"""The `grove` command line: check, simulate, demo, export, import and stats (run arrives with the Discord issue)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sqlite3
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from engine.engine import Engine, normalize_lang
 from engine.errors import DomainError
 from engine.export import ExportOptions, export
 from engine.importer import IMPORT_STATES, ImportFailed, import_trees
+from engine.stats import Stats
 from engine.types import TreeState
 from storage.database import Database
 
@@ -73,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     imp.add_argument("--strict", action="store_true", help="import nothing if any line is malformed")
 
+    st = sub.add_parser("stats", help="tree counts per state and language, messages per role, top contributors")
+    st.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
+    st.add_argument("--lang", type=_lang, default=None, help="only this language")
+    st.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
     demo = sub.add_parser("demo", help="see Grove work without Discord: a simulated community in a fresh folder")
     demo.add_argument("--dir", type=Path, default=None, help="folder to create (default: a new grove-demo-* folder)")
     demo.add_argument("--trees", type=_positive, default=5, help="trees to carry to export (default 5)")
@@ -88,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(args))
         if args.command == "import":
             return asyncio.run(_import(args.db, args.file, TreeState(args.state), args.strict))
+        if args.command == "stats":
+            return asyncio.run(_stats(args.db, args.lang, args.json))
         if args.command == "demo":
             return asyncio.run(_demo(args.dir, args.trees, args.seed))
     except KeyboardInterrupt:
@@ -247,6 +256,38 @@ async def _import(path: Path, file: Path, state: TreeState, strict: bool) -> int
         f"{result.already_present} already present; {len(result.errors)} bad line(s) skipped"
     )
     return 1 if result.errors else 0
+
+
+async def _stats(path: Path, lang: str | None, as_json: bool) -> int:
+    if not path.is_file():
+        print(f"grove stats: no database at {path}", file=sys.stderr)
+        return 2
+    db = await Database.open(path, migrate=False)
+    try:
+        if await db.schema_version() == 0:
+            print(f"grove stats: {path} is not a Grove database", file=sys.stderr)
+            return 2
+        summary = await Stats(db).summary(lang)
+    finally:
+        await db.close()
+    if as_json:
+        print(json.dumps(summary, sort_keys=True))
+        return 0
+    states = [s.value for s in TreeState]
+    langs = sorted(summary["trees"])
+    print("Trees per state" + (f" ({lang})" if lang else ""))
+    print(f"  {'state':<24}" + "".join(f"{x:>8}" for x in langs) + f"{'all':>8}")
+    for state in states:
+        row = [summary["trees"][x].get(state, 0) for x in langs]
+        if any(row):
+            print(f"  {state:<24}" + "".join(f"{n:>8}" for n in row) + f"{sum(row):>8}")
+    print("\nMessages (undeleted)")
+    for kind in ("prompt", "assistant", "prompter"):
+        print(f"  {kind:<24}{summary['messages'].get(kind, 0):>8}")
+    print("\nTop contributors (all time)")
+    for i, row in enumerate(summary["top_contributors"], start=1):
+        print(f"  {i:>2}. {row['name']:<30}{row['score']:>8}")
+    return 0
 
 
 async def run_simulation(

@@ -138,3 +138,29 @@ CREATE TABLE moderation_log (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX moderation_log_at ON moderation_log (at);
+
+CREATE TABLE user_stats (
+    time_frame TEXT NOT NULL CHECK (time_frame IN ('day', 'week', 'month', 'total')),
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    base_date REAL,                       -- contributions since this time count (NULL: all time)
+    modified_at REAL NOT NULL,
+    leader_score INTEGER NOT NULL,
+    rank INTEGER,                         -- NULL for members hidden from the leaderboard
+    prompts INTEGER NOT NULL DEFAULT 0,
+    replies_assistant INTEGER NOT NULL DEFAULT 0,
+    replies_prompter INTEGER NOT NULL DEFAULT 0,
+    labels_simple INTEGER NOT NULL DEFAULT 0,
+    labels_full INTEGER NOT NULL DEFAULT 0,
+    rankings_total INTEGER NOT NULL DEFAULT 0,
+    rankings_good INTEGER NOT NULL DEFAULT 0,
+    accepted_prompts INTEGER NOT NULL DEFAULT 0,
+    accepted_replies_assistant INTEGER NOT NULL DEFAULT 0,
+    accepted_replies_prompter INTEGER NOT NULL DEFAULT 0,
+    reply_ranked_1 INTEGER NOT NULL DEFAULT 0,
+    reply_ranked_2 INTEGER NOT NULL DEFAULT 0,
+    reply_ranked_3 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (time_frame, user_id)
+);
+CREATE INDEX user_stats_rank ON user_stats (time_frame, rank);
+CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX tasks_created ON tasks (created_at);

@@ -1,0 +1,166 @@
+"""Leaderboards and member stats (reference §7): counters per time frame, the leader score, ranks and levels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from engine.clock import Clock, SystemClock
+from storage.database import Database
+from storage.repository import STAT_COUNTERS, StatsQueries
+
+
+class TimeFrame(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+# How often each frame is recomputed (reference §1.2), in minutes.
+REFRESH_MINUTES = {TimeFrame.DAY: 5, TimeFrame.WEEK: 15, TimeFrame.MONTH: 60, TimeFrame.TOTAL: 240}
+
+SCORE_WEIGHTS = {
+    "replies_assistant": 4,
+    "replies_prompter": 1,
+    "labels_simple": 1,
+    "labels_full": 2,
+    "rankings_total": 1,
+    "rankings_good": 1,
+    "accepted_replies_assistant": 4,
+    "accepted_replies_prompter": 1,
+    "reply_ranked_1": 9,
+    "reply_ranked_2": 3,
+    "reply_ranked_3": 1,
+}
+
+POINTS_FORMULA = (
+    "⌊prompts ÷ 10⌋ + 4 × assistant replies + user replies + quick reviews + 2 × full reviews + rankings "
+    "+ ⌊accepted prompts ÷ 10⌋ + 4 × accepted assistant replies + accepted user replies "
+    "+ 9 / 3 / 1 for each time a reply of yours was ranked 1st / 2nd / 3rd"
+)
+
+
+def leader_score(c: Mapping[str, int]) -> int:
+    """The reference's leader score (§7.2)."""
+    return (
+        math.floor(0.1 * c.get("prompts", 0))
+        + math.floor(0.1 * c.get("accepted_prompts", 0))
+        + sum(w * c.get(name, 0) for name, w in SCORE_WEIGHTS.items())
+    )
+
+
+LEVEL_THRESHOLDS: tuple[int, ...] = tuple(round(sum(1.1521 * i + 3 for i in range(1, k + 1))) for k in range(100))
+
+
+def level_of(score: int | None) -> int:
+    """1..100: how many thresholds the score reaches; 0 without stats."""
+    if score is None:
+        return 0
+    return sum(1 for t in LEVEL_THRESHOLDS if t <= score)
+
+
+def frame_base(frame: TimeFrame, now: float) -> float | None:
+    """Contributions at or after this time count in the frame (reference §7.1)."""
+    if frame is TimeFrame.TOTAL:
+        return None
+    if frame is TimeFrame.DAY:
+        return now - 24 * 3600
+    midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = 7 if frame is TimeFrame.WEEK else 30
+    return (midnight - timedelta(days=days)).timestamp()
+
+
+@dataclass(frozen=True)
+class MemberStats:
+    user_id: int
+    frame: TimeFrame
+    score: int
+    rank: int | None
+    level: int
+    counters: dict[str, int]
+
+
+class Stats:
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    async def refresh(self, frame: TimeFrame | str) -> int:
+        """Scheduled: rebuild one time frame's rows and ranks; returns the number of members in it."""
+        frame = TimeFrame(frame)
+        now = self.clock.now()
+        base = frame_base(frame, now)
+        async with self.db.transaction() as repo:
+            q = StatsQueries(repo)
+            counters = await q.counters(base)
+            rankable = await q.rankable_users()
+            rows: list[dict[str, Any]] = [
+                {"user_id": user_id, "leader_score": leader_score(c), **c} for user_id, c in counters.items()
+            ]
+            rows.sort(key=lambda r: (-r["leader_score"], r["user_id"]))
+            rank = 0
+            for row in rows:
+                if row["user_id"] in rankable:
+                    rank += 1
+                    row["rank"] = rank
+                else:
+                    row["rank"] = None
+            await q.replace_frame(frame.value, base, now, rows)
+            return len(rows)
+
+    async def refresh_all(self) -> None:
+        for frame in TimeFrame:
+            await self.refresh(frame)
+
+    async def member(self, user_id: int, frame: TimeFrame | str = TimeFrame.TOTAL) -> MemberStats:
+        frame = TimeFrame(frame)
+        async with self.db.read() as repo:
+            row = await StatsQueries(repo).stats_of(frame.value, user_id)
+        if row is None:
+            return MemberStats(user_id, frame, 0, None, 0, dict.fromkeys(STAT_COUNTERS, 0))
+        return MemberStats(
+            user_id,
+            frame,
+            row["leader_score"],
+            row["rank"],
+            level_of(row["leader_score"]),
+            {c: row[c] for c in STAT_COUNTERS},
+        )
+
+    async def leaderboard(
+        self, frame: TimeFrame | str = TimeFrame.TOTAL, *, page: int = 0, per_page: int = 10
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of ranked members, best first, and the number of pages."""
+        frame = TimeFrame(frame)
+        async with self.db.read() as repo:
+            q = StatsQueries(repo)
+            total = await q.ranked_count(frame.value)
+            rows = await q.leaderboard(frame.value, max(0, page) * per_page, per_page)
+        for r in rows:
+            r["level"] = level_of(r["leader_score"])
+        return rows, max(1, math.ceil(total / per_page))
+
+    async def summary(self, lang: str | None = None, top: int = 10) -> dict[str, Any]:
+        """Tree counts per language and state, messages per role, and the top contributors of all time."""
+        async with self.db.read() as repo:
+            q = StatsQueries(repo)
+            trees = await q.tree_counts_by_lang()
+            roles = await q.messages_per_role(lang)
+            counters = await q.counters(None)
+            rankable = await q.rankable_users()
+            leaders = sorted(
+                ((leader_score(c), u) for u, c in counters.items() if u in rankable), key=lambda x: (-x[0], x[1])
+            )[:top]
+            names = await q.display_names([u for _, u in leaders])
+        if lang is not None:
+            trees = {lang: trees.get(lang, {})}
+        return {
+            "trees": trees,
+            "messages": roles,
+            "top_contributors": [{"user_id": u, "name": names.get(u, str(u)), "score": s} for s, u in leaders],
+        }
