@@ -56,13 +56,11 @@ async def import_trees(
     now = (clock or SystemClock()).now()
     result = ImportResult()
     origin = path.name
-    trees = list(_parse(path, result)) if strict else None
-    if strict:
+    if strict:  # read everything first; then one transaction, so it is all or nothing
+        trees = [tree for _, tree in _parse(path, result)]
         if result.errors:
             raise ImportFailed(result)
-        async with db.transaction() as repo:
-            for _, tree in trees or []:
-                await _import_tree(repo, tree, state, origin, cfg, now, result)
+        await _import_batch(db, trees, state, origin, cfg, now, result)
         return result
     batch: list[ExportMessageTree] = []
     for line_no, tree in _parse(path, result):
