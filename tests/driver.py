@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from engine import Engine, FakeClock, TaskType, TreeState, errors
@@ -128,3 +129,41 @@ async def tree_row(db, tree_id: str) -> TreeRow:
         row = await repo.tree(tree_id)
     assert row is not None
     return row
+
+
+_texts = itertools.count()
+
+
+async def reply(
+    engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
+) -> str:
+    """One reply of the given type by `user`; with `parent`, checks the engine chose that parent."""
+    task = await engine.next_task(user, "en", task_type)
+    if parent is not None:
+        assert task.target_id == parent
+    result = await engine.submit_reply(task.id, user, f"{task_type.value} by {user} #{next(_texts)}")
+    assert result.message_id is not None
+    return result.message_id
+
+
+async def accepted_reply(
+    d: Driver,
+    author: int,
+    task_type: TaskType = TaskType.ASSISTANT_REPLY,
+    parent: str | None = None,
+    reviewers: list[int] | None = None,
+) -> str:
+    """A reply by `author`, reviewed and accepted."""
+    message_id = await reply(d.engine, author, task_type, parent)
+    await d.review(message_id, reviewers or d.others(author)[:3])
+    assert (await d.engine.message(message_id)).review_result is True
+    return message_id
+
+
+async def answer(d: Driver, user: int, task_type: TaskType, parent_id: str) -> str:
+    """`user` writes a reply of `task_type` under `parent_id` and returns the new message's id."""
+    task = await d.engine.next_task(user, "en", task_type)
+    assert task.target_id == parent_id
+    result = await d.engine.submit_reply(task.id, user, d.text(task_type.value))
+    assert result.message_id is not None
+    return result.message_id

@@ -10,7 +10,7 @@ import pytest
 
 from engine import EngineConfig, LabelMode, Role, TaskKind, TaskStatus, TaskType, TreeState, errors, policy
 from engine.config import LABELS_ASSISTANT, LABELS_PROMPT, TaskWeights
-from tests.driver import SPAM, Driver
+from tests.driver import SPAM, Driver, answer
 
 DAY = 86400.0
 HIDE = 301  # just past recent_tasks_span_sec
@@ -29,15 +29,6 @@ async def table_dump(db) -> dict[str, list[tuple]]:
 async def scalar(db, sql: str, *params):
     rows = list(await db._conn.execute_fetchall(sql, params))
     return rows[0][0]
-
-
-async def answer(d: Driver, user: int, task_type: TaskType, parent_id: str) -> str:
-    """`user` writes a reply of `task_type` under `parent_id` and returns the new message's id."""
-    task = await d.engine.next_task(user, "en", task_type)
-    assert task.target_id == parent_id
-    result = await d.engine.submit_reply(task.id, user, d.text(task_type.value))
-    assert result.message_id is not None
-    return result.message_id
 
 
 async def ranking_tree(d: Driver, n_children: int = 3) -> tuple[str, list[str]]:

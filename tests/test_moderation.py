@@ -9,10 +9,7 @@ import pytest
 from engine import Emoji, EmojiOp, Engine, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
 from storage.records import MessageRow
-from tests.driver import Driver, tree_row
-
-_texts = itertools.count()
-
+from tests.driver import Driver, accepted_reply, reply, tree_row
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -37,30 +34,6 @@ async def emoji_rows(db, message_id: str) -> dict[str, int]:
             "SELECT emoji, count(*) FROM message_emojis WHERE message_id = ? GROUP BY emoji", (message_id,)
         )
     return {r[0]: r[1] for r in rows}
-
-
-async def reply(
-    engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
-) -> str:
-    task = await engine.next_task(user, "en", task_type)
-    if parent is not None:
-        assert task.target_id == parent
-    result = await engine.submit_reply(task.id, user, f"{task_type.value} by {user} #{next(_texts)}")
-    assert result.message_id is not None
-    return result.message_id
-
-
-async def accepted_reply(
-    d: Driver,
-    author: int,
-    task_type: TaskType = TaskType.ASSISTANT_REPLY,
-    parent: str | None = None,
-    reviewers: list[int] | None = None,
-) -> str:
-    message_id = await reply(d.engine, author, task_type, parent)
-    await d.review(message_id, reviewers or d.others(author)[:3])
-    assert (await d.engine.message(message_id)).review_result is True
-    return message_id
 
 
 async def thread(d: Driver) -> tuple[str, str, str]:

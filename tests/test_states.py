@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,10 +12,9 @@ from engine.check import check_database
 from engine.engine import MONTH
 from engine.ranking import ranked_pairs
 from storage.records import MessageRow
-from tests.driver import GOOD, SPAM, Driver, tree_row
+from tests.driver import GOOD, SPAM, Driver, accepted_reply, reply, tree_row
 
 LANG_MISMATCH = {"spam": 0.0, "lang_mismatch": 1.0}
-_texts = itertools.count()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -29,27 +27,6 @@ async def tree_messages(db, tree_id: str) -> list[MessageRow]:
 
 async def state_of(engine: Engine, tree_id: str) -> TreeState:
     return (await engine.tree_status(tree_id)).state
-
-
-async def reply(
-    engine: Engine, user: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
-) -> str:
-    """One reply of the given type by `user`; with `parent`, checks the engine chose that parent."""
-    task = await engine.next_task(user, "en", task_type)
-    if parent is not None:
-        assert task.target_id == parent
-    result = await engine.submit_reply(task.id, user, f"{task_type.value} by {user} #{next(_texts)}")
-    assert result.message_id is not None
-    return result.message_id
-
-
-async def accepted_reply(
-    d: Driver, author: int, task_type: TaskType = TaskType.ASSISTANT_REPLY, parent: str | None = None
-) -> str:
-    message_id = await reply(d.engine, author, task_type, parent)
-    await d.review(message_id, d.others(author)[:3])
-    assert (await d.engine.message(message_id)).review_result is True
-    return message_id
 
 
 def best_by_highest_id(task) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 
 from engine import Engine, EngineConfig, FakeClock, Role, TaskStatus, TaskType, TreeState, errors
 from storage.database import Database
-from tests.driver import Driver
+from tests.driver import Driver, answer
 
 DAY = 86400.0
 MINUTE = 60.0
@@ -30,14 +30,6 @@ async def message_count(db) -> int:
 
 async def ranking_counts(engine, ids) -> list[int]:
     return [(await engine.message(i)).ranking_count for i in ids]
-
-
-async def answer(d: Driver, user: int, task_type: TaskType, parent_id: str) -> str:
-    task = await d.engine.next_task(user, "en", task_type)
-    assert task.target_id == parent_id
-    result = await d.engine.submit_reply(task.id, user, d.text(task_type.value))
-    assert result.message_id is not None
-    return result.message_id
 
 
 async def ranking_tree(d: Driver) -> tuple[str, list[str]]:
