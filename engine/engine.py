@@ -376,12 +376,14 @@ class Engine:
             row.status == TaskStatus.PENDING and row.expires_at is not None and row.expires_at <= now
         ):
             raise errors.TaskExpired(text=text)
-        if row.status == TaskStatus.DONE:
+        if row.status in (TaskStatus.DONE, TaskStatus.PURGED):
             raise errors.TaskAlreadyDone(text=text)
         if row.status == TaskStatus.SKIPPED:
             raise errors.TaskSkipped(text=text)
         if row.status == TaskStatus.CANCELLED:
             raise errors.TaskCancelled(text=text)
+        if row.status != TaskStatus.PENDING:  # a status added later must not slip through as open
+            raise errors.TaskAlreadyUpdated(text=text)
 
     async def _open_task(
         self, repo: Repository, task_id: str, user_id: int, types: frozenset[TaskType], text: str | None = None

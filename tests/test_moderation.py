@@ -513,3 +513,20 @@ async def test_a_refused_moderator_action_leaves_no_log_entry(new_engine, clock,
         await d.engine.restore_message(root, users[11])
     async with db.read() as repo:
         assert await repo.moderation_log() == []
+
+
+async def test_a_purged_members_done_tasks_cannot_be_submitted_again(driver, users, db):
+    """Purging marks the member's done reviews `purged`; those tasks stay closed (found by the property test)."""
+    engine = driver.engine
+    prompt = await driver.write_prompt(users[0])
+    reviewer = users[1]
+    task = await engine.next_task(reviewer, "en", TaskType.LABEL_INITIAL_PROMPT)
+    assert task.target_id == prompt
+    await engine.submit_labels(task.id, reviewer, {"spam": 0.0, "lang_mismatch": 0.0})
+    await engine.purge_user(reviewer, users[11])
+    await engine.unban_user(reviewer, users[11])  # purge without ban leaves them enabled; be explicit
+    with pytest.raises(errors.TaskAlreadyDone):
+        await engine.submit_labels(task.id, reviewer, {"spam": 0.0, "lang_mismatch": 0.0})
+    async with db.read() as repo:
+        assert await repo.reviews(prompt) == []
+    assert await check_database(db) == []
