@@ -1,4 +1,4 @@
-"""The `grove` command line: check, simulate, demo, export, import and stats (run arrives with the Discord issue)."""
+"""The `grove` command line: run and sync (Discord), check, simulate, demo, export, import and stats."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ from storage.database import Database
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grove", description="Grow ranked conversation trees with a community.")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the Discord bot (token from the DISCORD_TOKEN environment variable)")
+    run.add_argument("--config", type=Path, default=None, help="config file (default: ./config.toml if present)")
+    syn = sub.add_parser("sync", help="register the slash commands with Discord (globally, or in one guild)")
+    syn.add_argument("--config", type=Path, default=None, help="config file (default: ./config.toml if present)")
+    syn.add_argument("--guild", type=int, default=None, help="a guild id: commands appear there at once")
 
     check = sub.add_parser("check", help="verify a database's invariants; exit 1 if any is broken")
     check.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
@@ -87,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        if args.command == "run":
+            from bot import runner
+
+            return runner.run(args.config)
+        if args.command == "sync":
+            from bot import runner
+
+            return runner.sync(args.config, args.guild)
         if args.command == "check":
             return asyncio.run(_check(args.db))
         if args.command == "simulate":

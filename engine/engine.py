@@ -330,6 +330,13 @@ class Engine:
             row = await self._own_task(repo, task_id, user_id)
             return await self._task_view(repo, row)
 
+    async def open_task(self, task_id: str, user_id: int) -> Task:
+        """A task of this user's that can still be answered, or the reason it cannot."""
+        async with self.db.read() as repo:
+            row = await self._own_task(repo, task_id, user_id)
+            self._check_open(row)
+            return await self._task_view(repo, row)
+
     async def ack_task(self, task_id: str, user_id: int, frontend_ref: str) -> None:
         """Bind the front-end's reference (e.g. the card's message id) to the task; idempotent."""
         async with self.db.transaction() as repo:
@@ -339,13 +346,20 @@ class Engine:
             self._check_open(row)
             await repo.set_frontend_ref(task_id, frontend_ref)
 
-    async def save_draft(self, task_id: str, user_id: int, text: str) -> None:
-        """Keep what the user typed for a task until the task ends."""
+    async def save_draft(self, task_id: str, user_id: int, text: str, *, check: bool = False) -> None:
+        """Keep what the user typed for a task until the task ends.
+
+        With `check`, then refuse (with the text given back) when the task can no longer be answered
+        or the text could never be stored; the draft is kept either way.
+        """
         async with self.db.transaction() as repo:
             row = await self._own_task(repo, task_id, user_id)
             if TaskType(row.type) not in WRITING_TYPES:
-                raise errors.TaskWrongKind("Only writing tasks keep drafts.")
+                raise errors.TaskWrongKind("Only writing tasks keep drafts.", text=text)
             await repo.set_draft(task_id, text)
+        if check:
+            self._check_open(row, text)
+            policy.clean_reply_text(text, self.cfg)
 
     async def skip_task(self, task_id: str, user_id: int) -> None:
         """Decline a task; its target is never offered to this user again (decisions: skips never come back)."""

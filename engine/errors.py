@@ -45,6 +45,9 @@ class ErrorCode(IntEnum):
     USER_NOT_FOUND = 4002
     # emojis
     INVALID_EMOJI = 5001
+    # server settings
+    NOT_A_LANGUAGE_CHANNEL = 6001
+    NOT_ALLOWED = 6002
 
 
 class DomainError(Exception):
@@ -136,6 +139,10 @@ TaskCancelled = _error(
 UserDisabled = _error("UserDisabled", ErrorCode.USER_DISABLED, "You are not allowed to take tasks.")
 UserNotFound = _error("UserNotFound", ErrorCode.USER_NOT_FOUND, "There is no such member.")
 InvalidEmoji = _error("InvalidEmoji", ErrorCode.INVALID_EMOJI, "That reaction has no meaning here.")
+NotALanguageChannel = _error(
+    "NotALanguageChannel", ErrorCode.NOT_A_LANGUAGE_CHANNEL, "That channel has no language set."
+)
+NotAllowed = _error("NotAllowed", ErrorCode.NOT_ALLOWED, "You are not allowed to do that.")
 
 
 ALL_ERRORS: tuple[type[DomainError], ...] = tuple(

@@ -1,0 +1,131 @@
+"""The Grove bot: a typed `commands.Bot` that opens storage, the engine, the cogs and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+import numpy as np
+import yarl
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import GroveConfig
+from bot.scheduler import Job, build_scheduler, jobs
+from engine.clock import Clock, SystemClock
+from engine.engine import Engine
+from engine.guilds import GuildSettings
+from engine.stats import Stats
+from storage.database import Database
+
+log = logging.getLogger("grove")
+
+EXTENSIONS = ("cogs.tasks", "cogs.moderation", "cogs.admin")
+
+
+def point_at(config: GroveConfig) -> None:
+    """Route discord.py's REST and gateway traffic to the configured servers (Discord's own by default)."""
+    discord.http.Route.BASE = str(config.discord.api_base_url).rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(config.discord.gateway_url))
+
+
+class GroveTree(app_commands.CommandTree["Grove"]):
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        from cogs.common import report_error
+
+        await report_error(interaction, error)
+
+
+class Grove(commands.Bot):
+    """One process: Discord front-end, engine, SQLite and the scheduled jobs."""
+
+    db: Database
+    engine: Engine
+    settings: GuildSettings
+    stats: Stats
+    scheduler: AsyncIOScheduler
+    jobs: list[Job]
+
+    def __init__(
+        self,
+        config: GroveConfig,
+        *,
+        clock: Clock | None = None,
+        rng: np.random.Generator | None = None,
+        start_jobs: bool = True,
+        extensions: tuple[str, ...] = EXTENSIONS,
+    ) -> None:
+        intents = discord.Intents.default()  # guilds and reactions; Grove never reads message content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=GroveTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            chunk_guilds_at_startup=False,
+        )
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._rng = rng
+        self._start_jobs = start_jobs
+        self._extensions = extensions
+        self._member_ids: dict[int, int] = {}
+        self._opened = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def login(self, token: str) -> None:
+        point_at(self.config)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        self.db = await Database.open(self.config.database.path)
+        self._opened = True
+        self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
+        self.settings = GuildSettings(self.db, self.clock)
+        self.stats = Stats(self.db, self.clock)
+        for name in self._extensions:
+            await self.load_extension(name)
+        self.jobs = jobs(self.engine, self.stats, self.config.scheduler)
+        self.scheduler = build_scheduler(self.jobs, self.config.scheduler)
+        self.scheduler.start(paused=not self._start_jobs)
+        if self.config.discord.dev_guild_id:
+            guild = discord.Object(self.config.discord.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to the development guild %s", len(synced), guild.id)
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop the jobs, let in-flight work finish, close Discord, then the database."""
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        await super().close()
+        if self._opened:
+            self._opened = False
+            await self.db.close()
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("unexpected error in %s", event_method)
+
+    # ------------------------------------------------------------------ identity
+
+    async def member_id(self, user: discord.abc.User) -> int:
+        """The engine's id of a Discord user, created on first sight (cached: ids never change)."""
+        known = self._member_ids.get(user.id)
+        if known is None:
+            known = await self.engine.ensure_user("discord", str(user.id), user.display_name)
+            self._member_ids[user.id] = known
+        return known
+
+    async def discord_id(self, member_id: int) -> int | None:
+        """The Discord user id of an engine member, if they came from Discord."""
+        row = await self.engine.user(member_id)
+        if row.auth_method != "discord":
+            return None
+        return int(row.username)

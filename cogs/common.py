@@ -1,0 +1,162 @@
+"""What every cog shares: answering an interaction whatever its state, turning errors into messages,
+who the caller is to the engine, and who counts as a moderator or admin."""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from engine.errors import DomainError
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
+
+log = logging.getLogger("grove.interactions")
+
+PREFIX = "g"  # every custom_id Grove makes starts with "g:"
+EMBED_TEXT = 3900  # room for a text in one embed description (limit 4096)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def grove(interaction: discord.Interaction) -> Grove:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def send(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    embeds: Sequence[discord.Embed] = (),
+    view: discord.ui.View | None = None,
+    files: Sequence[discord.File] = (),
+    ephemeral: bool = True,
+) -> None:
+    """Answer an interaction: the first response if still possible, else a follow-up."""
+    kwargs: dict[str, Any] = {"content": content, "embeds": list(embeds), "ephemeral": ephemeral}
+    kwargs["allowed_mentions"] = NO_MENTIONS
+    if files:
+        kwargs["files"] = list(files)
+    if view is not None:
+        kwargs["view"] = view
+    if not interaction.response.is_done():
+        await interaction.response.send_message(**kwargs)
+    else:
+        await interaction.followup.send(**kwargs)
+
+
+def text_back(text: str) -> tuple[list[discord.Embed], list[discord.File]]:
+    """Give typed text back to its author: in an embed when it fits, else as a file."""
+    if not text:
+        return [], []
+    if len(text) <= EMBED_TEXT:
+        embed = discord.Embed(title="Your text (nothing was lost)", description=text, colour=discord.Colour.greyple())
+        return [embed], []
+    data = io.BytesIO(text.encode("utf-8"))
+    return [], [discord.File(data, filename="your-text.txt", description="Your text (nothing was lost)")]
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """The one place errors become messages: domain errors are told plainly, others are logged with an id."""
+    original = getattr(error, "original", None) or error
+    if isinstance(original, app_commands.TransformerError):
+        original = original.__cause__ or original
+    if isinstance(original, DomainError):
+        embeds, files = text_back(original.text or "")
+        await _safe_send(interaction, f"⚠️ {original.message}", embeds, files)
+        return
+    if isinstance(original, app_commands.MissingPermissions | NotPermitted):
+        await _safe_send(interaction, f"⛔ {permission_sentence(original)}", [], [])
+        return
+    if isinstance(original, app_commands.NoPrivateMessage):
+        await _safe_send(interaction, "This command works in a server only.", [], [])
+        return
+    if isinstance(original, app_commands.CommandOnCooldown):
+        await _safe_send(interaction, f"Slow down: try again in {original.retry_after:.0f} s.", [], [])
+        return
+    error_id = secrets.token_hex(4)
+    log.error(
+        "unexpected error %s in %s by user %s (custom_id=%s): %r",
+        error_id,
+        getattr(interaction.command, "qualified_name", None) or interaction.type.name,
+        interaction.user.id,
+        (interaction.data or {}).get("custom_id"),
+        original,
+        exc_info=original,
+    )
+    await _safe_send(interaction, f"Something went wrong; nothing you did was lost. (error id `{error_id}`)", [], [])
+
+
+async def _safe_send(
+    interaction: discord.Interaction, content: str, embeds: list[discord.Embed], files: list[discord.File]
+) -> None:
+    try:
+        await send(interaction, content, embeds=embeds, files=files)
+    except discord.HTTPException as exc:  # the interaction expired (15 min) or Discord refused: nothing more to do
+        log.warning("could not tell user %s about an error: %s", interaction.user.id, exc)
+
+
+# ---------------------------------------------------------------------- roles
+
+
+class NotPermitted(app_commands.CheckFailure):
+    def __init__(self, needed: str) -> None:
+        super().__init__(needed)
+        self.needed = needed
+
+
+def permission_sentence(error: BaseException) -> str:
+    if isinstance(error, NotPermitted):
+        return f"Only {error.needed} may do that."
+    missing = getattr(error, "missing_permissions", None) or []
+    names = ", ".join(p.replace("_", " ").title() for p in missing) or "more permissions"
+    return f"You need {names} for that."
+
+
+async def is_admin(interaction: discord.Interaction) -> bool:
+    if interaction.user.id in grove(interaction).config.discord.owner_ids:
+        return True
+    perms = interaction.permissions
+    return interaction.guild is not None and (perms.manage_guild or perms.administrator)
+
+
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Manage Messages, or the server's configured moderator role (admins count too)."""
+    if await is_admin(interaction):
+        return True
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        return False
+    if interaction.permissions.manage_messages:
+        return True
+    settings = await grove(interaction).settings.get(interaction.guild.id)
+    return settings.moderator_role_id is not None and any(
+        r.id == settings.moderator_role_id for r in interaction.user.roles
+    )
+
+
+def admin_only() -> Any:
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if not await is_admin(interaction):
+            raise NotPermitted("server admins (Manage Server)")
+        return True
+
+    return app_commands.check(predicate)
+
+
+def moderators_only() -> Any:
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if not await is_moderator(interaction):
+            raise NotPermitted("moderators")
+        return True
+
+    return app_commands.check(predicate)
+
+
+async def member_id(interaction: discord.Interaction, user: discord.abc.User | None = None) -> int:
+    """The engine's id of a Discord user (created on first sight)."""
+    return await grove(interaction).member_id(user or interaction.user)

@@ -1,0 +1,142 @@
+"""Task cards: a task rendered as embeds and persistent buttons, paged so that no text is ever cut."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import discord
+from discord import ui
+
+from cogs.tasks.items import TaskButton
+from engine.types import ConversationMessage, Role, Task, TaskKind, TaskType
+
+PAGE_CHARS = 5200  # embed text per message (limit 6000 for all embeds together), with room for the header
+PIECE = 3800  # one embed description (limit 4096)
+MAX_EMBEDS = 10
+
+TITLES = {
+    TaskType.INITIAL_PROMPT: ("✍️", "Write a prompt"),
+    TaskType.PROMPTER_REPLY: ("👤", "Reply as the user"),
+    TaskType.ASSISTANT_REPLY: ("🤖", "Reply as the assistant"),
+    TaskType.LABEL_INITIAL_PROMPT: ("🔎", "Review a prompt"),
+    TaskType.LABEL_PROMPTER_REPLY: ("🔎", "Review a user's reply"),
+    TaskType.LABEL_ASSISTANT_REPLY: ("🔎", "Review an assistant's reply"),
+    TaskType.RANK_ASSISTANT_REPLIES: ("🏅", "Rank the assistant's replies"),
+    TaskType.RANK_PROMPTER_REPLIES: ("🏅", "Rank the user's replies"),
+}
+INSTRUCTIONS = {
+    TaskType.INITIAL_PROMPT: "Start a conversation: ask or request something a helpful assistant should answer.",
+    TaskType.PROMPTER_REPLY: "Continue the conversation as the user would: a follow-up, a correction, a new ask.",
+    TaskType.ASSISTANT_REPLY: "Answer the last message as a helpful, honest and harmless assistant would.",
+    TaskType.LABEL_INITIAL_PROMPT: "Is this prompt fit for the dataset? Judge the marked message.",
+    TaskType.LABEL_PROMPTER_REPLY: "Is the marked reply fit for the dataset? Judge it in its conversation.",
+    TaskType.LABEL_ASSISTANT_REPLY: "Is the marked reply fit for the dataset? Judge it in its conversation.",
+    TaskType.RANK_ASSISTANT_REPLIES: "Order the replies from best to worst.",
+    TaskType.RANK_PROMPTER_REPLIES: "Order the replies from best to worst.",
+}
+ROLE_HEAD = {Role.PROMPTER: "👤 User", Role.ASSISTANT: "🤖 Assistant"}
+COLOURS = {
+    TaskKind.PROMPT: discord.Colour.blurple(),
+    TaskKind.REPLY: discord.Colour.green(),
+    TaskKind.LABEL_PROMPT: discord.Colour.gold(),
+    TaskKind.LABEL_REPLY: discord.Colour.gold(),
+    TaskKind.RANKING: discord.Colour.purple(),
+}
+
+
+@dataclass
+class Body:
+    """What a task family adds to the card: text blocks after the conversation, and its main buttons."""
+
+    items: list[ui.Item] = field(default_factory=list)
+    blocks: list[tuple[str, str]] = field(default_factory=list)  # (heading, text), paged like the conversation
+    status: str = ""  # one line under the instruction (e.g. the ranking so far)
+    skip: bool = True  # offer Skip
+
+
+# family name -> (task, state) -> Body; filled by writing.py, labelling.py and ranking.py
+BODIES: dict[str, Callable[[Task, str], Body]] = {}
+
+
+def family(task: Task) -> str:
+    if task.kind in (TaskKind.PROMPT, TaskKind.REPLY):
+        return "write"
+    if task.kind is TaskKind.RANKING:
+        return "rank"
+    return "label"
+
+
+@dataclass
+class Card:
+    embeds: list[discord.Embed]
+    view: ui.View
+    page: int
+    pages: int
+
+
+def turn_blocks(conversation: tuple[ConversationMessage, ...], marked: str | None) -> list[tuple[str, str]]:
+    blocks = []
+    for i, m in enumerate(conversation):
+        head = ROLE_HEAD.get(m.role, m.role)
+        if m.id == marked or (marked is None and i == len(conversation) - 1):
+            head += " · ◀ this message" if marked else " · last turn"
+        blocks.append((head, m.text))
+    return blocks
+
+
+def paginate(blocks: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Split blocks into pages of embeds: long texts are cut into consecutive pieces, never shortened."""
+    pieces: list[tuple[str, str]] = []
+    for head, text in blocks:
+        parts = [text[i : i + PIECE] for i in range(0, len(text), PIECE)] or [""]
+        for n, part in enumerate(parts):
+            pieces.append((head if len(parts) == 1 else f"{head} ({n + 1}/{len(parts)})", part))
+    pages: list[list[tuple[str, str]]] = [[]]
+    size = 0
+    for head, part in pieces:
+        cost = len(head) + len(part)
+        if pages[-1] and (size + cost > PAGE_CHARS or len(pages[-1]) >= MAX_EMBEDS - 1):
+            pages.append([])
+            size = 0
+        pages[-1].append((head, part))
+        size += cost
+    return pages
+
+
+def render(task: Task, state: str = "", page: int | None = None, *, notice: str = "", stop: bool = True) -> Card:
+    """The card of `task` in `state` (family-specific, e.g. "preview" or a ranking order), at `page`."""
+    body = BODIES[family(task)](task, state)
+    marked = task.target_id if task.kind in (TaskKind.LABEL_PROMPT, TaskKind.LABEL_REPLY) else None
+    pages = paginate(turn_blocks(task.conversation, marked) + body.blocks)
+    last = len(pages) - 1
+    page = last if page is None else max(0, min(page, last))
+    emoji, title = TITLES[task.type]
+    header = discord.Embed(title=f"{emoji} {title}", colour=COLOURS.get(task.kind), description=INSTRUCTIONS[task.type])
+    if body.status:
+        header.description = f"{header.description}\n\n{body.status}"
+    header.add_field(name="Language", value=task.lang)
+    if task.expires_at:
+        header.add_field(name="Expires", value=f"<t:{int(task.expires_at)}:R>")
+    if len(pages) > 1:
+        header.add_field(name="Page", value=f"{page + 1} of {len(pages)}")
+    if notice:
+        header.add_field(name="\u200b", value=notice[:1024], inline=False)
+    header.set_footer(text=f"task {task.id}")
+    grey = discord.Colour.dark_grey()
+    embeds = [header] + [discord.Embed(title=head[:256], description=text, colour=grey) for head, text in pages[page]]
+    view = ui.View(timeout=None)
+    for item in body.items:
+        view.add_item(item)
+    tid = task.id
+    if body.skip:
+        view.add_item(TaskButton(tid, "skip", label="Skip", emoji="⏭️", row=3))
+    view.add_item(TaskButton(tid, "guide", label="Guidelines", emoji="📖", row=3))
+    if task.conversation:
+        view.add_item(TaskButton(tid, "report", label="Report", emoji="🚩", row=3))
+    if stop:
+        view.add_item(TaskButton(tid, "stop", label="Stop", emoji="⏹️", row=3))
+    if len(pages) > 1:
+        view.add_item(TaskButton(tid, "page", f"{page - 1}.{state}", label="◀", disabled=page == 0, row=4))
+        view.add_item(TaskButton(tid, "page", f"{page + 1}.{state}", label="▶", disabled=page == last, row=4))
+    return Card(embeds, view, page, len(pages))

@@ -1,0 +1,186 @@
+"""Contributor commands: /task, /status, /language, /guidelines, /help; and the router for Grove's modals."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.common import grove, is_admin, is_moderator, member_id, send
+from cogs.tasks import flow
+from cogs.tasks.cards import TITLES
+from cogs.tasks.guidelines import guidelines_for
+from cogs.tasks.items import dispatch_modal
+from engine import errors
+from engine.engine import normalize_lang
+from engine.types import TaskType, TreeState
+
+RANDOM = "random"
+STATE_WORDS = {
+    TreeState.INITIAL_PROMPT_REVIEW: "prompts wait for reviews",
+    TreeState.PROMPT_LOTTERY_WAITING: "accepted prompts wait for the lottery",
+    TreeState.GROWING: "trees are growing (they need replies and reviews)",
+    TreeState.RANKING: "trees wait for rankings",
+    TreeState.READY_FOR_SCORING: "trees wait to be scored",
+    TreeState.READY_FOR_EXPORT: "trees are finished and exported",
+    TreeState.SCORING_FAILED: "trees failed scoring (retried automatically)",
+    TreeState.ABORTED_LOW_GRADE: "prompts were rejected by reviewers",
+    TreeState.HALTED_BY_MODERATOR: "trees are halted by moderators",
+    TreeState.BACKLOG_RANKING: "imported trees wait in the backlog",
+}
+
+
+def type_name(t: TaskType) -> str:
+    return TITLES[t][1]
+
+
+class Tasks(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:
+            await dispatch_modal(interaction)
+
+    async def _language(self, interaction: discord.Interaction, option: str | None) -> str:
+        bot = grove(interaction)
+        user = await bot.engine.user(await member_id(interaction))
+        return await bot.settings.language_for(
+            interaction.guild_id, interaction.channel_id, option, user.preferred_lang
+        )
+
+    # ------------------------------------------------------------------ /task
+
+    @app_commands.command(name="task", description="Get a task: write, reply, review or rank.")
+    @app_commands.describe(type="What kind of task (default: a random one)", language="Language code, e.g. en or de")
+    async def task(
+        self, interaction: discord.Interaction, type: str | None = None, language: str | None = None
+    ) -> None:
+        lang = await self._language(interaction, language)
+        task_type: str | None = None if type in (None, "", RANDOM) else type
+        await flow.hand_out(interaction, task_type, lang)
+
+    @task.autocomplete("type")
+    async def task_type_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        option = getattr(interaction.namespace, "language", None)
+        try:
+            lang = await self._language(interaction, option)
+            counts = (await grove(interaction).engine.availability(await member_id(interaction), lang)).counts
+        except errors.DomainError:
+            counts = {}
+        total = sum(counts.values())
+        choices = [app_commands.Choice(name=f"Random ({total} available)", value=RANDOM)]
+        choices += [
+            app_commands.Choice(name=f"{type_name(t)} ({counts.get(t, 0)} available)", value=t.value) for t in TaskType
+        ]
+        needle = current.lower()
+        return [c for c in choices if needle in c.name.lower() or needle in c.value][:25]
+
+    @task.autocomplete("language")
+    async def language_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        langs = set(await grove(interaction).engine.languages()) | {"en"}
+        found = [code for code in sorted(langs) if code.startswith(current.lower())]
+        return [app_commands.Choice(name=code, value=code) for code in found[:25]]
+
+    # ------------------------------------------------------------------ /status
+
+    @app_commands.command(name="status", description="What you can do now, and how the trees of a language stand.")
+    @app_commands.describe(language="Language code, e.g. en or de")
+    async def status(self, interaction: discord.Interaction, language: str | None = None) -> None:
+        bot = grove(interaction)
+        lang = await self._language(interaction, language)
+        availability = await bot.engine.availability(await member_id(interaction), lang)
+        counts = await bot.engine.tree_counts(lang)
+        embed = discord.Embed(title=f"Status · {lang}", colour=discord.Colour.blurple())
+        lines = [f"**{type_name(t)}**: {n}" for t, n in availability.counts.items() if n]
+        embed.add_field(
+            name="Tasks for you now",
+            value="\n".join(lines) or "Nothing right now — see why below.",
+            inline=False,
+        )
+        trees = [f"{n} {STATE_WORDS[TreeState(s)]}" for s, n in counts.items() if n]
+        embed.add_field(name="Trees", value="\n".join(trees) or f"No trees in {lang} yet: write the first prompt!")
+        if not availability.total:
+            embed.add_field(name="Why nothing?", value=why_nothing(counts), inline=False)
+        await send(interaction, embeds=[embed])
+
+    # ------------------------------------------------------------------ /language
+
+    @app_commands.command(name="language", description="Show or set your preferred language.")
+    @app_commands.describe(code="A language code such as en, de or pt-BR; leave out to see the current one")
+    async def language(self, interaction: discord.Interaction, code: str | None = None) -> None:
+        bot = grove(interaction)
+        member = await member_id(interaction)
+        if code is None:
+            user = await bot.engine.user(member)
+            here = await self._language(interaction, None)
+            await send(
+                interaction,
+                f"Your preferred language: **{user.preferred_lang or 'not set'}**. Tasks here come in **{here}**.",
+            )
+            return
+        lang = normalize_lang(code)
+        await bot.engine.set_preferred_language(member, lang)
+        await send(interaction, f"Your preferred language is now **{lang}**.")
+
+    # ------------------------------------------------------------------ /guidelines and /help
+
+    @app_commands.command(name="guidelines", description="How to write, review and rank well.")
+    @app_commands.describe(task="The kind of task")
+    @app_commands.choices(task=[app_commands.Choice(name=type_name(t), value=t.value) for t in TaskType])
+    async def guidelines(self, interaction: discord.Interaction, task: app_commands.Choice[str] | None = None) -> None:
+        text = guidelines_for(TaskType(task.value) if task else None)
+        await send(interaction, embeds=[discord.Embed(title="📖 Guidelines", description=text)])
+
+    @app_commands.command(name="help", description="What Grove is and what you can do with it.")
+    async def help(self, interaction: discord.Interaction) -> None:
+        embed = discord.Embed(
+            title="🌳 Grove",
+            description=(
+                "Grove grows a dataset of conversations for training assistants. Write prompts, answer as the "
+                "assistant or the user, review messages and rank answers; finished trees are exported openly."
+            ),
+            colour=discord.Colour.green(),
+        )
+        embed.add_field(
+            name="Everyone",
+            value=(
+                "`/task` get a task · `/status` what is available · `/language` your language\n"
+                "`/guidelines` how to do it well · `/help` this page"
+            ),
+            inline=False,
+        )
+        if await is_moderator(interaction):
+            embed.add_field(
+                name="Moderators",
+                value=(
+                    "`/mod halt|resume <tree>` · `/mod delete|restore <message>` · `/mod ban|unban <member>`\n"
+                    "In the feed: ⛔ halts the tree, 🗑️ deletes the message, ✅ clears flags or restores."
+                ),
+                inline=False,
+            )
+        if await is_admin(interaction):
+            embed.add_field(
+                name="Admins",
+                value=(
+                    "`/config language-channel set|remove|list` · `/config moderator-role` · `/config feed-channel`"
+                    " · `/config mod-queue-channel` · `/config default-language` · `/config show`"
+                ),
+                inline=False,
+            )
+        await send(interaction, embeds=[embed])
+
+
+def why_nothing(counts: dict[str, int]) -> str:
+    c = {TreeState(k): v for k, v in counts.items()}
+    reasons = []
+    if c.get(TreeState.INITIAL_PROMPT_REVIEW):
+        reasons.append(f"{c[TreeState.INITIAL_PROMPT_REVIEW]} prompts wait for reviews by others")
+    if c.get(TreeState.GROWING):
+        reasons.append(f"{c[TreeState.GROWING]} growing trees have no free slot for you (or only your own messages)")
+    if c.get(TreeState.RANKING):
+        reasons.append(f"{c[TreeState.RANKING]} trees wait for rankings you already gave or cannot give")
+    if not reasons:
+        reasons.append("there is no open work in this language")
+    return "; ".join(reasons) + ". Try again later or another language."

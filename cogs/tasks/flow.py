@@ -1,0 +1,185 @@
+"""The moves every card shares: hand out, redraw, next card (continuous mode), skip, stop, pages, report."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+from discord import ui
+
+from cogs.common import grove, report_error, send
+from cogs.tasks.cards import TITLES, Card, render
+from cogs.tasks.guidelines import guidelines_for
+from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
+from engine import errors
+from engine.types import Task, TaskType
+
+ANY = "any"
+
+
+class NextButton(ui.DynamicItem[ui.Button], template=r"g:n:(?P<type>[a-z_]{3,30}):(?P<lang>[a-z0-9-]{2,20})"):
+    """ "Next task" on a card that ran out of work; hands out a task of that type (or any) in that language."""
+
+    def __init__(self, task_type: str, lang: str, *, label: str = "Next task") -> None:
+        super().__init__(
+            ui.Button(label=label, emoji="▶️", style=discord.ButtonStyle.primary, custom_id=f"g:n:{task_type}:{lang}")
+        )
+        self.task_type, self.lang = task_type, lang
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Button, match: re.Match[str], /
+    ) -> NextButton:
+        return cls(match["type"], match["lang"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            member = await grove(interaction).member_id(interaction.user)
+            task_type = None if self.task_type == ANY else self.task_type
+            task = await grove(interaction).engine.next_task(member, self.lang, task_type)
+            card = render(task, stop=True)
+            await interaction.response.edit_message(embeds=card.embeds, view=card.view, attachments=[])
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+async def open_task(act: Act) -> Task:
+    return await act.bot.engine.open_task(act.task_id, await act.member())
+
+
+async def show(act: Act, task: Task, state: str = "", page: int | None = None, notice: str = "") -> None:
+    """Redraw the card this interaction came from."""
+    card = render(task, state, page, notice=notice)
+    await edit_card(act.interaction, card)
+
+
+async def edit_card(interaction: discord.Interaction, card: Card) -> None:
+    if interaction.message is not None:
+        await interaction.response.edit_message(embeds=card.embeds, view=card.view, attachments=[])
+    else:
+        await send(interaction, embeds=card.embeds, view=card.view)
+
+
+def finished(notice: str, task_type: str, lang: str, detail: str) -> tuple[discord.Embed, ui.View]:
+    embed = discord.Embed(title=notice, description=detail, colour=discord.Colour.green())
+    view = ui.View(timeout=None)
+    view.add_item(NextButton(task_type, lang, label="Same kind again" if task_type != ANY else "Next task"))
+    if task_type != ANY:
+        view.add_item(NextButton(ANY, lang, label="Any task"))
+    return embed, view
+
+
+async def next_card(act: Act, done: Task, notice: str) -> None:
+    """After a submit or skip: the next task of the same type (continuous mode), or a way to go on."""
+    member = await act.member()
+    if act.bot.config.tasks.continuous:
+        try:
+            task = await act.bot.engine.next_task(member, done.lang, done.type)
+        except errors.NoTaskAvailable:
+            title = TITLES[done.type][1].lower()
+            embed, view = finished(
+                notice, ANY, done.lang, f"No more “{title}” tasks in {done.lang} right now. Try another kind:"
+            )
+            await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
+            return
+        await show(act, task, notice=notice)
+        return
+    embed, view = finished(notice, done.type.value, done.lang, "Ready for another one?")
+    await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
+
+
+@on_button("skip")
+async def skip(act: Act) -> None:
+    member = await act.member()
+    task = await act.bot.engine.get_task(act.task_id, member)
+    if task.draft and act.arg != "sure":
+        embed = discord.Embed(
+            title="Skip this task?",
+            description="You have a draft for it; skipping throws the draft away.",
+            colour=discord.Colour.orange(),
+        )
+        view = ui.View(timeout=None)
+        view.add_item(TaskButton(task.id, "skip", "sure", label="Skip anyway", style=discord.ButtonStyle.danger))
+        view.add_item(TaskButton(task.id, "show", label="Back to my draft", style=discord.ButtonStyle.primary))
+        await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
+        return
+    await act.bot.engine.skip_task(act.task_id, member)
+    await next_card(act, task, "⏭️ Skipped — you won't see that one again.")
+
+
+@on_button("show")
+async def show_again(act: Act) -> None:
+    await show(act, await open_task(act))
+
+
+@on_button("page")
+async def page(act: Act) -> None:
+    number, _, state = act.arg.partition(".")
+    await show(act, await open_task(act), state, int(number) if number.lstrip("-").isdigit() else None)
+
+
+@on_button("stop")
+async def stop(act: Act) -> None:
+    task = await open_task(act)
+    until = f" until <t:{int(task.expires_at)}:R>" if task.expires_at else ""
+    embed = discord.Embed(
+        title="⏹️ Stopped",
+        description=f"This task stays reserved for you{until}, drafts included. Come back any time.",
+        colour=discord.Colour.light_grey(),
+    )
+    view = ui.View(timeout=None)
+    view.add_item(TaskButton(task.id, "show", label="Continue", emoji="▶️", style=discord.ButtonStyle.primary))
+    await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
+
+
+@on_button("guide")
+async def guide(act: Act) -> None:
+    task = await act.bot.engine.get_task(act.task_id, await act.member())
+    embed = discord.Embed(title="📖 Guidelines", description=guidelines_for(task.type), colour=discord.Colour.teal())
+    await send(act.interaction, embeds=[embed])
+
+
+class ReportModal(ui.Modal):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(title="Report this message", custom_id=modal_id(task_id, "report"), timeout=None)
+        self.add_item(
+            ui.Label(
+                text="What is wrong with it?",
+                component=ui.TextInput(
+                    custom_id="reason", style=discord.TextStyle.paragraph, max_length=1000, required=False
+                ),
+            )
+        )
+
+
+def reported_message(task: Task) -> str | None:
+    if task.target_id and any(m.id == task.target_id for m in task.conversation):
+        return task.target_id
+    return task.conversation[-1].id if task.conversation else None
+
+
+@on_button("report")
+async def report(act: Act) -> None:
+    await act.bot.engine.get_task(act.task_id, await act.member())  # only the card's owner
+    await open_modal(act.interaction, ReportModal(act.task_id))
+
+
+@on_modal("report")
+async def reported(act: Act) -> None:
+    member = await act.member()
+    task = await act.bot.engine.get_task(act.task_id, member)
+    message_id = reported_message(task)
+    if message_id is None:
+        raise errors.MessageNotFound("This task has no message to report.")
+    await act.bot.engine.report(member, message_id, str(act.values.get("reason", "")))
+    act.bot.dispatch("grove_report", message_id, act.interaction.guild_id, member)
+    await send(act.interaction, "🚩 Reported — moderators will have a look. Thank you.")
+
+
+async def hand_out(interaction: discord.Interaction, task_type: TaskType | str | None, lang: str) -> None:
+    """`/task`: a new task as an ephemeral card."""
+    bot = grove(interaction)
+    member = await bot.member_id(interaction.user)
+    task = await bot.engine.next_task(member, lang, task_type)
+    card = render(task)
+    await send(interaction, embeds=card.embeds, view=card.view)

@@ -1,0 +1,158 @@
+"""Persistent task buttons and modals: all state is in the custom_id and the database.
+
+custom_id grammar (each ≤ 100 characters):
+    g:t:<task id>:<action>[:<arg>]   a button on a task card (DynamicItem: works after a restart)
+    g:m:<task id>:<action>[:<arg>]   a modal about a task (handled from the raw submit, so it also works
+                                      when the modal was opened before a restart)
+    g:n:<task type|any>:<lang>       "next task" after a card ran out of work
+Only the member a task belongs to can act on it; the engine refuses everyone else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord import ui
+
+from cogs.common import grove, report_error
+
+TASK_ID = r"[0-9a-f-]{36}"
+ARG = r"[A-Za-z0-9_.-]{0,48}"
+BUTTON = re.compile(rf"g:t:(?P<task>{TASK_ID}):(?P<action>[a-z_]+)(?::(?P<arg>{ARG}))?")
+MODAL = re.compile(rf"g:m:(?P<task>{TASK_ID}):(?P<action>[a-z_]+)(?::(?P<arg>{ARG}))?")
+
+
+@dataclass
+class Act:
+    """One press of a task button or one modal submit."""
+
+    interaction: discord.Interaction
+    task_id: str
+    action: str
+    arg: str
+    values: dict[str, Any]  # modal values by custom_id (empty for buttons)
+
+    @property
+    def bot(self) -> Any:
+        return grove(self.interaction)
+
+    async def member(self) -> int:
+        return await self.bot.member_id(self.interaction.user)
+
+
+Handler = Callable[[Act], Awaitable[None]]
+BUTTON_ACTIONS: dict[str, Handler] = {}
+MODAL_ACTIONS: dict[str, Handler] = {}
+
+
+def on_button(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if name in BUTTON_ACTIONS:
+            raise ValueError(f"button action {name!r} registered twice")
+        BUTTON_ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def on_modal(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if name in MODAL_ACTIONS:
+            raise ValueError(f"modal action {name!r} registered twice")
+        MODAL_ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def button_id(task_id: str, action: str, arg: str = "") -> str:
+    return f"g:t:{task_id}:{action}" + (f":{arg}" if arg else "")
+
+
+def modal_id(task_id: str, action: str, arg: str = "") -> str:
+    return f"g:m:{task_id}:{action}" + (f":{arg}" if arg else "")
+
+
+class TaskButton(ui.DynamicItem[ui.Button], template=BUTTON.pattern):
+    def __init__(
+        self,
+        task_id: str,
+        action: str,
+        arg: str = "",
+        *,
+        label: str | None = None,
+        emoji: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        disabled: bool = False,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(
+            ui.Button(
+                label=label, emoji=emoji, style=style, disabled=disabled, custom_id=button_id(task_id, action, arg)
+            ),
+            row=row,
+        )
+        self.task_id, self.action, self.arg = task_id, action, arg
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Button, match: re.Match[str], /
+    ) -> TaskButton:
+        return cls(match["task"], match["action"], match["arg"] or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        handler = BUTTON_ACTIONS.get(self.action)
+        try:
+            if handler is None:
+                raise UnknownAction(self.action)
+            await handler(Act(interaction, self.task_id, self.action, self.arg, {}))
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+class UnknownAction(Exception):
+    pass
+
+
+def modal_values(components: list[dict[str, Any]]) -> dict[str, Any]:
+    """custom_id -> submitted value (text) or values (selects, radio and checkbox groups) of a raw modal submit."""
+    out: dict[str, Any] = {}
+
+    def visit(c: dict[str, Any]) -> None:
+        if "custom_id" in c and ("value" in c or "values" in c):
+            out[c["custom_id"]] = c["value"] if "value" in c else list(c["values"])
+        for child in c.get("components", ()) or ():
+            visit(child)
+        if isinstance(c.get("component"), dict):
+            visit(c["component"])
+
+    for component in components:
+        visit(component)
+    return out
+
+
+async def dispatch_modal(interaction: discord.Interaction) -> bool:
+    """Handle a Grove modal submit from its raw data; False when it is not one of ours."""
+    data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+    match = MODAL.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return False
+    handler = MODAL_ACTIONS.get(match["action"])
+    values = modal_values(list(data.get("components", [])))
+    try:
+        if handler is None:
+            raise UnknownAction(match["action"])
+        await handler(Act(interaction, match["task"], match["action"], match["arg"] or "", values))
+    except Exception as exc:
+        await report_error(interaction, exc)
+    return True
+
+
+async def open_modal(interaction: discord.Interaction, modal: ui.Modal) -> None:
+    """Show a modal; its submit is handled from the raw payload (see dispatch_modal), never from memory."""
+    await interaction.response.send_modal(modal)
+    modal.stop()  # drop it from discord.py's store: one code path for before and after a restart

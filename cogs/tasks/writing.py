@@ -1,0 +1,81 @@
+"""Writing tasks (prompt, reply as user, reply as assistant): modal → preview → Submit / Edit / Skip."""
+
+from __future__ import annotations
+
+import discord
+from discord import ui
+
+from cogs.tasks import flow
+from cogs.tasks.cards import BODIES, Body
+from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
+from engine.types import Task, TaskType
+
+TEXT = "text"
+PREVIEW = "preview"
+PLACEHOLDERS = {
+    TaskType.INITIAL_PROMPT: "Ask or request something…",
+    TaskType.PROMPTER_REPLY: "Your follow-up as the user…",
+    TaskType.ASSISTANT_REPLY: "Your answer as the assistant…",
+}
+
+
+def body(task: Task, state: str) -> Body:
+    tid = task.id
+    if state == PREVIEW and task.draft:
+        return Body(
+            items=[
+                TaskButton(tid, "submit", label="Submit", emoji="✅", style=discord.ButtonStyle.success, row=0),
+                TaskButton(tid, "write", PREVIEW, label="Edit", emoji="✏️", row=0),
+            ],
+            blocks=[("📝 Your text — check it, then Submit", task.draft)],
+            status="Preview: nothing is stored until you press **Submit**.",
+        )
+    label = "Continue writing" if task.draft else "Write"
+    status = "You have a saved draft." if task.draft else ""
+    return Body(
+        items=[TaskButton(tid, "write", label=label, emoji="✍️", style=discord.ButtonStyle.primary, row=0)],
+        status=status,
+    )
+
+
+BODIES["write"] = body
+
+
+class WriteModal(ui.Modal):
+    def __init__(self, task: Task, limit: int) -> None:
+        super().__init__(title="Your text"[:45], custom_id=modal_id(task.id, "write"), timeout=None)
+        self.text = ui.TextInput(
+            custom_id=TEXT,
+            style=discord.TextStyle.paragraph,
+            default=(task.draft or "")[:limit] or None,
+            placeholder=PLACEHOLDERS.get(task.type),
+            max_length=limit,
+            required=True,
+        )
+        self.add_item(ui.Label(text="Text", description=f"Up to {limit} characters.", component=self.text))
+
+
+@on_button("write")
+async def write(act: Act) -> None:
+    task = await flow.open_task(act)
+    limit = min(act.bot.config.engine.message_size_limit, 4000)
+    await open_modal(act.interaction, WriteModal(task, limit))
+
+
+@on_modal("write")
+async def written(act: Act) -> None:
+    text = str(act.values.get(TEXT, ""))
+    member = await act.member()
+    await act.bot.engine.save_draft(act.task_id, member, text, check=True)
+    task = await act.bot.engine.get_task(act.task_id, member)
+    await flow.show(act, task, PREVIEW)
+
+
+@on_button("submit")
+async def submit(act: Act) -> None:
+    member = await act.member()
+    task = await act.bot.engine.get_task(act.task_id, member)
+    result = await act.bot.engine.submit_reply(act.task_id, member, task.draft or "")
+    if result.message_id:
+        act.bot.dispatch("grove_message", result.message_id, act.interaction.guild_id)
+    await flow.next_card(act, task, "✅ Saved — thank you!")

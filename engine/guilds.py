@@ -1,0 +1,134 @@
+"""Per-server settings of the Discord front-end, and which language a request is for.
+
+The rules live here; the SQL lives in `storage.repository.GuildQueries`; the cogs only call these methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine import errors
+from engine.clock import Clock, SystemClock
+from engine.engine import normalize_lang
+from storage.database import Database
+from storage.repository import GuildQueries
+
+FALLBACK_LANG = "en"
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    guild_id: int
+    moderator_role_id: int | None = None
+    feed_channel_id: int | None = None
+    mod_queue_channel_id: int | None = None
+    default_lang: str | None = None
+    language_channels: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return self.default_lang or FALLBACK_LANG
+
+
+@dataclass(frozen=True)
+class Post:
+    """A Discord message the bot posted about a Grove message."""
+
+    discord_message_id: int
+    message_id: str
+    guild_id: int
+    channel_id: int
+    kind: str
+
+
+def resolve_language(option: str | None, channel_lang: str | None, preferred: str | None, default: str | None) -> str:
+    """The language of a request: the option, else the channel's, else the member's, else the server's, else en."""
+    if option:
+        return normalize_lang(option)
+    return channel_lang or preferred or default or FALLBACK_LANG
+
+
+class GuildSettings:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    async def get(self, guild_id: int) -> GuildConfig:
+        async with self.db.read() as repo:
+            q = GuildQueries(repo)
+            row = await q.settings(guild_id) or {}
+            channels = await q.language_channels(guild_id)
+        return GuildConfig(
+            guild_id,
+            moderator_role_id=row.get("moderator_role_id"),
+            feed_channel_id=row.get("feed_channel_id"),
+            mod_queue_channel_id=row.get("mod_queue_channel_id"),
+            default_lang=row.get("default_lang"),
+            language_channels=channels,
+        )
+
+    async def _set(self, guild_id: int, key: str, value: object, actor_id: int | None) -> GuildConfig:
+        async with self.db.transaction() as repo:
+            await GuildQueries(repo).set_setting(guild_id, key, value, self.clock.now(), actor_id)
+            detail = "" if value is None else str(value)
+            await repo.log(self.clock.now(), actor_id, f"config:{key}", str(guild_id), detail)
+        return await self.get(guild_id)
+
+    async def set_moderator_role(self, guild_id: int, role_id: int | None, actor_id: int | None) -> GuildConfig:
+        return await self._set(guild_id, "moderator_role_id", role_id, actor_id)
+
+    async def set_feed_channel(self, guild_id: int, channel_id: int | None, actor_id: int | None) -> GuildConfig:
+        return await self._set(guild_id, "feed_channel_id", channel_id, actor_id)
+
+    async def set_mod_queue_channel(self, guild_id: int, channel_id: int | None, actor_id: int | None) -> GuildConfig:
+        return await self._set(guild_id, "mod_queue_channel_id", channel_id, actor_id)
+
+    async def set_default_language(self, guild_id: int, lang: str | None, actor_id: int | None) -> GuildConfig:
+        return await self._set(guild_id, "default_lang", None if lang is None else normalize_lang(lang), actor_id)
+
+    async def set_language_channel(self, guild_id: int, channel_id: int, lang: str, actor_id: int | None) -> str:
+        code = normalize_lang(lang)
+        now = self.clock.now()
+        async with self.db.transaction() as repo:
+            await GuildQueries(repo).set_language_channel(guild_id, channel_id, code, now, actor_id)
+            await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}={code}")
+        return code
+
+    async def remove_language_channel(self, guild_id: int, channel_id: int, actor_id: int | None) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as repo:
+            if not await GuildQueries(repo).remove_language_channel(guild_id, channel_id):
+                raise errors.NotALanguageChannel()
+            await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}=")
+
+    async def language_for(
+        self, guild_id: int | None, channel_id: int | None, option: str | None, preferred: str | None
+    ) -> str:
+        if option:
+            return normalize_lang(option)
+        channel_lang = default = None
+        if guild_id is not None:
+            async with self.db.read() as repo:
+                q = GuildQueries(repo)
+                if channel_id is not None:
+                    channel_lang = await q.channel_language(guild_id, channel_id)
+                default = (await q.settings(guild_id) or {}).get("default_lang")
+        return resolve_language(None, channel_lang, preferred, default)
+
+    async def record_post(self, post: Post) -> None:
+        async with self.db.transaction() as repo:
+            await GuildQueries(repo).add_post(
+                post.discord_message_id, post.message_id, post.guild_id, post.channel_id, post.kind, self.clock.now()
+            )
+
+    async def post(self, discord_message_id: int) -> Post | None:
+        async with self.db.read() as repo:
+            row = await GuildQueries(repo).post(discord_message_id)
+        if row is None:
+            return None
+        return Post(row["discord_message_id"], row["message_id"], row["guild_id"], row["channel_id"], row["kind"])
+
+    async def posts_of(self, message_id: str) -> list[Post]:
+        async with self.db.read() as repo:
+            rows = await GuildQueries(repo).posts_of(message_id)
+        return [Post(r["discord_message_id"], r["message_id"], r["guild_id"], r["channel_id"], r["kind"]) for r in rows]
