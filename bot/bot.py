@@ -85,7 +85,7 @@ class Grove(commands.Bot):
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
         self.settings = GuildSettings(self.db, self.clock)
-        self.stats = Stats(self.db, self.clock)
+        self.stats = Stats(self.db, clock=self.clock)
         for name in self._extensions:
             await self.load_extension(name)
         self.jobs = jobs(self.engine, self.stats, self.config.scheduler)
@@ -119,7 +119,7 @@ class Grove(commands.Bot):
         """The engine's id of a Discord user, created on first sight (cached: ids never change)."""
         known = self._member_ids.get(user.id)
         if known is None:
-            known = await self.engine.ensure_user("discord", str(user.id), user.display_name)
+            known = await self.engine.ensure_user("discord", str(user.id), getattr(user, "display_name", ""))
             self._member_ids[user.id] = known
         return known
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import discord
 import numpy as np
 import pytest
 
 from engine import Engine, EngineConfig, FakeClock
 from storage.database import Database
+from tests.discord_env import Env
 from tests.driver import Driver
+from tests.fakes import DiscordErrorLog, FakeDiscord
 
 
 @pytest.fixture
@@ -63,3 +67,40 @@ def new_engine(make_engine):
         return make_engine(next(seeds), **overrides)
 
     return build
+
+
+# ---------------------------------------------------------------------- Discord (offline)
+
+
+@pytest.fixture(autouse=True)
+def discord_errors() -> Iterator[DiscordErrorLog]:
+    """Fail any test in which discord.py, Grove's Discord layer or the scheduler logs an error."""
+    with DiscordErrorLog("grove", "cogs", "bot", "apscheduler") as log:
+        yield log
+    log.assert_clean()
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    base = discord.http.Route.BASE
+    async with FakeDiscord() as fake:
+        yield fake
+    discord.http.Route.BASE = base
+    fake.assert_clean()
+
+
+@pytest.fixture
+def engine_overrides() -> dict[str, Any]:
+    """Engine settings for the `env` fixture; override in a test module to change them."""
+    return {}
+
+
+@pytest.fixture
+async def env(fake_discord: FakeDiscord, tmp_path: Path, engine_overrides: dict[str, Any]) -> AsyncIterator[Env]:
+    """Grove logged in to the fake Discord, on a fresh database, with a guild and members (see tests/discord_env)."""
+    environment = Env(fake_discord, tmp_path / "grove.db", FakeClock(), dict(engine_overrides))
+    await environment.start()
+    try:
+        yield environment
+    finally:
+        await environment.close()
