@@ -1,0 +1,110 @@
+"""/config …: every server setting, stored in the database; gated by default_permissions and a bot-side check."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.common import NotPermitted, grove, is_admin, member_id, send
+from engine.guilds import GuildConfig
+
+CHANNEL_TYPES = [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+
+
+def describe(config: GuildConfig) -> discord.Embed:
+    def channel(cid: int | None) -> str:
+        return f"<#{cid}>" if cid else "not set"
+
+    embed = discord.Embed(title="Grove settings for this server", colour=discord.Colour.blurple())
+    embed.add_field(name="Default language", value=config.default_lang or "not set (en)")
+    role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "not set (Manage Messages)"
+    embed.add_field(name="Moderator role", value=role)
+    embed.add_field(name="Feed channel", value=channel(config.feed_channel_id))
+    embed.add_field(name="Mod-queue channel", value=channel(config.mod_queue_channel_id))
+    lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
+    embed.add_field(name="Language channels", value="\n".join(lines) or "none", inline=False)
+    return embed
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Admin(commands.GroupCog, group_name="config", group_description="Grove's settings for this server (admins)."):
+    language_channel = app_commands.Group(name="language-channel", description="Channels whose tasks use a language.")
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if not await is_admin(interaction):
+            raise NotPermitted("server admins (Manage Server)")
+        return True
+
+    @language_channel.command(name="set", description="Tasks asked for in this channel use this language.")
+    @app_commands.describe(channel="The channel", language="Language code, e.g. de or pt-BR")
+    async def language_channel_set(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, language: str
+    ) -> None:
+        assert interaction.guild_id is not None
+        code = await grove(interaction).settings.set_language_channel(
+            interaction.guild_id, channel.id, language, await member_id(interaction)
+        )
+        await send(interaction, f"Tasks in {channel.mention} are now in **{code}**; its new messages go there too.")
+
+    @language_channel.command(name="remove", description="The channel no longer has a language of its own.")
+    async def language_channel_remove(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        assert interaction.guild_id is not None
+        await grove(interaction).settings.remove_language_channel(
+            interaction.guild_id, channel.id, await member_id(interaction)
+        )
+        await send(interaction, f"{channel.mention} no longer has a language.")
+
+    @language_channel.command(name="list", description="Channels with a language.")
+    async def language_channel_list(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        config = await grove(interaction).settings.get(interaction.guild_id)
+        lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
+        await send(interaction, "\n".join(lines) or "No channel has a language; tasks use the default language.")
+
+    @app_commands.command(name="moderator-role", description="Members with this role moderate (leave out to clear).")
+    async def moderator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
+        assert interaction.guild_id is not None
+        config = await grove(interaction).settings.set_moderator_role(
+            interaction.guild_id, role.id if role else None, await member_id(interaction)
+        )
+        await send(interaction, "Saved.", embeds=[describe(config)])
+
+    @app_commands.command(name="feed-channel", description="Where new messages are mirrored (leave out to clear).")
+    @app_commands.describe(channel="The feed channel")
+    async def feed_channel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+        assert interaction.guild_id is not None
+        config = await grove(interaction).settings.set_feed_channel(
+            interaction.guild_id, channel.id if channel else None, await member_id(interaction)
+        )
+        await send(interaction, "Saved.", embeds=[describe(config)])
+
+    @app_commands.command(name="mod-queue-channel", description="Where flagged messages go (leave out to clear).")
+    @app_commands.describe(channel="The moderation queue channel")
+    async def mod_queue_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        config = await grove(interaction).settings.set_mod_queue_channel(
+            interaction.guild_id, channel.id if channel else None, await member_id(interaction)
+        )
+        await send(interaction, "Saved.", embeds=[describe(config)])
+
+    @app_commands.command(name="default-language", description="The server's language when nothing else decides.")
+    @app_commands.describe(language="Language code, e.g. en or de (leave out to clear)")
+    async def default_language(self, interaction: discord.Interaction, language: str | None = None) -> None:
+        assert interaction.guild_id is not None
+        config = await grove(interaction).settings.set_default_language(
+            interaction.guild_id, language, await member_id(interaction)
+        )
+        await send(interaction, "Saved.", embeds=[describe(config)])
+
+    @app_commands.command(name="show", description="Show Grove's settings for this server.")
+    async def show(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await send(interaction, embeds=[describe(await grove(interaction).settings.get(interaction.guild_id))])
