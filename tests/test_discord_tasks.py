@@ -153,7 +153,7 @@ async def test_blank_text_is_refused_with_the_text_given_back(env: Env) -> None:
 
 
 async def test_too_long_text_from_a_forged_payload_is_refused_and_kept(env: Env) -> None:
-    card, task_id = await write_card(env, env.alice)
+    _, task_id = await write_card(env, env.alice)
     text = "x" * 5000
     components = [{"type": 18, "id": 1, "component": {"type": 4, "id": 2, "custom_id": "text", "value": text}}]
     payload = payloads.modal_submit(

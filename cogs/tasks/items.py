@@ -21,9 +21,9 @@ from discord import ui
 from cogs.common import grove, report_error
 
 TASK_ID = r"[0-9a-f-]{36}"
-ARG = r"[A-Za-z0-9_.-]{0,48}"
-BUTTON = re.compile(rf"g:t:(?P<task>{TASK_ID}):(?P<action>[a-z_]+)(?::(?P<arg>{ARG}))?")
-MODAL = re.compile(rf"g:m:(?P<task>{TASK_ID}):(?P<action>[a-z_]+)(?::(?P<arg>{ARG}))?")
+ARG = r"[A-Za-z0-9_.-]{0,40}"  # with a 36-char task id and a 12-char action: at most 94 characters
+BUTTON = re.compile(rf"g:t:(?P<task>{TASK_ID}):(?P<action>[a-z_]{{1,12}})(?::(?P<arg>{ARG}))?")
+MODAL = re.compile(rf"g:m:(?P<task>{TASK_ID}):(?P<action>[a-z_]{{1,12}})(?::(?P<arg>{ARG}))?")
 
 
 @dataclass
