@@ -177,3 +177,12 @@ def test_every_error_class_is_listed():
         if isinstance(obj, type) and issubclass(obj, errors.DomainError) and obj is not errors.DomainError
     }
     assert defined == set(errors.ALL_ERRORS)
+
+
+def test_the_example_config_is_the_default_configuration(tmp_path):
+    from bot.config import GroveConfig, load_config
+
+    loaded = load_config(ROOT / "config.example.toml")
+    assert loaded.model_copy(update={"database": GroveConfig().database}) == GroveConfig()
+    assert loaded.database.path == ROOT / "grove.db"
+    assert set(GroveConfig.model_fields) == set(tomllib.loads((ROOT / "config.example.toml").read_text()))
