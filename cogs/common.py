@@ -131,12 +131,21 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
         return True
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         return False
-    if interaction.permissions.manage_messages:
+    return await member_is_moderator(grove(interaction), interaction.user, interaction.permissions)
+
+
+async def member_is_moderator(
+    bot: Grove, member: discord.Member, permissions: discord.Permissions | None = None
+) -> bool:
+    """The same rule for a member outside an interaction (e.g. who reacted): an owner, Manage Server or
+    Manage Messages (in `permissions`, else the member's server permissions), or the moderator role."""
+    if member.id in bot.config.discord.owner_ids:
         return True
-    settings = await grove(interaction).settings.get(interaction.guild.id)
-    return settings.moderator_role_id is not None and any(
-        r.id == settings.moderator_role_id for r in interaction.user.roles
-    )
+    perms = permissions if permissions is not None else member.guild_permissions
+    if perms.administrator or perms.manage_guild or perms.manage_messages:
+        return True
+    settings = await bot.settings.get(member.guild.id)
+    return settings.moderator_role_id is not None and any(r.id == settings.moderator_role_id for r in member.roles)
 
 
 def admin_only() -> Any:

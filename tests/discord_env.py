@@ -23,7 +23,9 @@ CHANNELS = {
     "de": payloads.CHANNEL_ID + 3,
     "fr": payloads.CHANNEL_ID + 4,
 }
-MOD_ROLE = GUILD_ID + 7
+MOD_ROLE = GUILD_ID + 7  # carries Manage Messages, as a moderator role would
+ADMIN_ROLE = GUILD_ID + 8  # carries Manage Server
+HELPER_ROLE = GUILD_ID + 9  # no permissions: a server can name it its moderator role
 
 
 @dataclass
@@ -56,8 +58,8 @@ class Env:
         if not self.people:
             for name in ("alice", "bob", "carol", "dave", "erin"):
                 self.people[name] = self.sim.member(name)
-            self.people["mod"] = self.sim.member("mod", PERMS_MODERATOR)
-            self.people["admin"] = self.sim.member("admin", PERMS_ADMIN)
+            self.people["mod"] = self.sim.member("mod", PERMS_MODERATOR, roles=(MOD_ROLE,))
+            self.people["admin"] = self.sim.member("admin", PERMS_ADMIN, roles=(ADMIN_ROLE,))
         else:
             for person in self.people.values():
                 self.sim.people[person.id] = person
@@ -65,7 +67,11 @@ class Env:
             payloads.text_channel(cid, GUILD_ID, name, position=i)
             for i, (name, cid) in enumerate(self.channels.items())
         ]
-        roles = [payloads.role(MOD_ROLE, "Moderators", 0)]
+        roles = [
+            payloads.role(MOD_ROLE, "Moderators", PERMS_MODERATOR),
+            payloads.role(ADMIN_ROLE, "Admins", PERMS_ADMIN, position=2),
+            payloads.role(HELPER_ROLE, "Helpers", 0, position=3),
+        ]
         self.sim.create_guild(GUILD_ID, channels=channels, roles=roles)
 
     async def restart(self) -> None:

@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 
 from cogs.moderation.views import INLINE_TEXT, PIECE, message_post, split_text
+from engine import Engine
 from engine.types import TreeState
 from storage.records import MessageRow
+from tests.discord_env import HELPER_ROLE, Env
 from tests.driver import Driver, accepted_reply
-from tests.fakes import Person, message_text
+from tests.fakes import Exchange, Person, message_text, payloads
 from tests.fakes.discord_api import EPHEMERAL
+from tests.fakes.payloads import PERMS_ADMIN, PERMS_MODERATOR
 
 Json = dict[str, Any]
 ACTIONS = ["halt", "delete", "restore", "ban", "dismiss"]
@@ -24,12 +27,22 @@ ACTIONS = ["halt", "delete", "restore", "ban", "dismiss"]
 class World:
     """The env plus a driver for engine state, the guild id and shortcuts for posts and engine state."""
 
-    def __init__(self, env: Any, driver: Driver) -> None:
+    def __init__(self, env: Env, driver: Driver) -> None:
         self.env, self.d = env, driver
         self.guild_id: int = env.sim.guild_id
+        self._roles = 0
+
+    def with_role(self, name: str, permissions: int) -> Person:
+        """A member whose permissions come from a role, as Discord computes them for reactions (a reaction
+        carries the member's roles, not their permissions). The role is created as GUILD_ROLE_CREATE would."""
+        self._roles += 1
+        role = payloads.role(self.guild_id + 100 + self._roles, f"{name}-role", permissions, position=2)
+        self.env.sim.state.parse_guild_role_create({"guild_id": str(self.guild_id), "role": role})
+        self.env.sim.roles[int(role["id"])] = role
+        return self.env.sim.member(name, permissions, [int(role["id"])])
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         return self.env.bot.engine  # a restart makes a new one
 
     async def configure(self, *, feed: bool = True, queue: bool = True, de: bool = False) -> None:
@@ -55,7 +68,7 @@ class World:
         [post] = [p for p in await self.env.bot.settings.posts_of(message_id) if p.kind == "feed"]
         return self.env.fake.message(post.discord_message_id)
 
-    async def react(self, post: Json, emoji: str, who: Person, *, remove: bool = False) -> Any:
+    async def react(self, post: Json, emoji: str, who: Person, *, remove: bool = False) -> Exchange:
         return await self.env.sim.react(int(post["id"]), int(post["channel_id"]), emoji, who, remove=remove)
 
     async def state(self, tree_id: str) -> TreeState:
@@ -72,7 +85,7 @@ class World:
 
 
 @pytest.fixture
-async def w(env: Any) -> World:
+async def w(env: Env) -> World:
     ids = [await env.member_id(p) for p in (env.alice, env.bob, env.carol, env.dave)]
     return World(env, Driver(env.bot.engine, env.bot.clock, ids))
 
@@ -85,7 +98,7 @@ async def thread(w: World) -> tuple[str, str]:
     return root, reply
 
 
-def removed_reactions(exchange: Any) -> list[str]:
+def removed_reactions(exchange: Exchange) -> list[str]:
     return [c.path for c in exchange.calls if c.method == "DELETE" and "/reactions/" in c.path]
 
 
@@ -155,7 +168,7 @@ def test_long_texts_are_split_or_attached_never_cut():
 async def test_votes_and_flags_are_data_and_removing_undoes(w: World):
     env = w.env
     await w.configure(queue=False)
-    root, reply = await thread(w)
+    _, reply = await thread(w)
     await w.publish(reply)
     post = await w.feed_post(reply)
     await w.react(post, "👍", env.alice)
@@ -180,11 +193,11 @@ async def test_moderator_emoji_from_members_are_removed_and_change_nothing(w: Wo
     root, reply = await thread(w)
     await w.publish(reply)
     post = await w.feed_post(reply)
-    for emoji in ("⛔", "🗑️", "✅"):
-        exchange = await w.react(post, emoji, env.dave)
+    for who, emoji in ((env.dave, "⛔"), (env.dave, "🗑️"), (env.carol, "✅")):
+        exchange = await w.react(post, emoji, who)
         [path] = removed_reactions(exchange)
         assert path.startswith(f"/channels/{post['channel_id']}/messages/{post['id']}/reactions/")
-        assert path.endswith(f"/{env.dave.id}")
+        assert path.endswith(f"/{who.id}")
     assert await w.state(root) is TreeState.GROWING and not (await w.engine.message(reply)).deleted
     assert await w.log() == []
 
@@ -196,25 +209,25 @@ async def test_moderator_emoji_halt_delete_and_restore(w: World, caplog: pytest.
     await w.publish(root)
     await w.publish(reply)
     prompt_post, reply_post = await w.feed_post(root), await w.feed_post(reply)
-    mod = await env.member_id(env.mod)
+    moderator, manager = w.with_role("moderator", PERMS_MODERATOR), w.with_role("manager", PERMS_ADMIN)
+    mod, admin = await env.member_id(moderator), await env.member_id(manager)
 
-    await w.react(prompt_post, "⛔", env.mod)
+    await w.react(prompt_post, "⛔", moderator)
     assert await w.state(root) is TreeState.HALTED_BY_MODERATOR
     with caplog.at_level(logging.INFO):
-        exchange = await w.react(prompt_post, "⛔", env.mod)  # already halted: a domain error, logged quietly
+        exchange = await w.react(prompt_post, "⛔", moderator)  # already halted: a domain error, logged quietly
     assert removed_reactions(exchange) == [] and "already halted" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    await w.react(reply_post, "✅", env.mod)  # not deleted, tree halted: resumes the tree
+    await w.react(reply_post, "✅", moderator)  # not deleted, tree halted: resumes the tree
     assert await w.state(root) is TreeState.GROWING
 
-    await w.react(reply_post, "🗑️", env.admin)  # Manage Server counts as moderator
+    await w.react(reply_post, "🗑️", manager)  # Manage Server counts as moderator
     assert (await w.engine.message(reply)).deleted
-    await w.react(reply_post, "🗑", env.mod)  # without the variation selector too; already deleted: nothing
-    await w.react(reply_post, "✅", env.mod)
+    await w.react(reply_post, "🗑", moderator)  # without the variation selector too; already deleted: nothing
+    await w.react(reply_post, "✅", moderator)
     assert not (await w.engine.message(reply)).deleted
-    await w.react(reply_post, "✅", env.mod, remove=True)  # taking back a moderator emoji undoes nothing
+    await w.react(reply_post, "✅", moderator, remove=True)  # taking back a moderator emoji undoes nothing
     assert not (await w.engine.message(reply)).deleted
-    admin = await env.member_id(env.admin)
     assert await w.log() == [
         ("halt", root, mod),
         ("resume", root, mod),
@@ -226,14 +239,13 @@ async def test_moderator_emoji_halt_delete_and_restore(w: World, caplog: pytest.
 async def test_the_configured_moderator_role_counts(w: World):
     env = w.env
     await w.configure()
-    role = next(int(r["id"]) for r in env.sim.roles.values() if int(r["permissions"]) == int(env.dave.permissions))
-    helper = env.sim.member("helper", env.dave.permissions, [role])  # plain permissions, but the moderator role
+    helper = env.sim.member("helper", roles=[HELPER_ROLE])  # a member's permissions, but the "Helpers" role
     root = await w.d.write_prompt(w.d.users[0])
     await w.publish(root)
     post = await w.feed_post(root)
     exchange = await w.react(post, "⛔", helper)
     assert removed_reactions(exchange) and await w.state(root) is not TreeState.HALTED_BY_MODERATOR
-    await env.bot.settings.set_moderator_role(w.guild_id, role, None)
+    await env.bot.settings.set_moderator_role(w.guild_id, HELPER_ROLE, None)
     await w.react(post, "⛔", helper)
     assert await w.state(root) is TreeState.HALTED_BY_MODERATOR
 
@@ -347,7 +359,7 @@ async def test_mod_commands_accept_a_feed_post_for_the_message(w: World):
 )  # fmt: skip
 async def test_mod_commands_are_refused_to_members(w: World, sub: str, option: str):
     env = w.env
-    root, reply = await thread(w)
+    root, _ = await thread(w)
     if sub in ("resume", "restore"):
         await w.engine.delete_message(root, None)  # deleted prompt, halted tree
     target = {"tree": root, "message": root, "member": env.bob}[option]
@@ -359,7 +371,7 @@ async def test_mod_commands_are_refused_to_members(w: World, sub: str, option: s
     assert (await w.engine.user(w.d.users[1])).enabled
 
 
-def test_mod_is_hidden_from_members_and_guild_only(env: Any):
+def test_mod_is_hidden_from_members_and_guild_only(env: Env):
     mod = env.bot.tree.get_command("mod")
     assert mod is not None and mod.guild_only
     assert mod.default_permissions is not None and mod.default_permissions.manage_messages
