@@ -1,13 +1,116 @@
-"""Ranking tasks (placeholder body until the ranking UI lands)."""
+"""Ranking tasks: tap the replies best first; the order so far is the card state ("CA" = C first, then A).
+
+The state travels in the custom_ids of the card's buttons, so a half-done ranking survives a restart.
+Letters name the candidates in `task.candidates` order (the member's shuffled order): A is shown index 0.
+"""
 
 from __future__ import annotations
 
+import discord
+from discord import ui
+
+from cogs.tasks import flow
 from cogs.tasks.cards import BODIES, Body
+from cogs.tasks.items import Act, TaskButton, on_button
+from engine import errors
 from engine.types import Task
+
+LETTERS = "ABCDEFGHIJ"  # 10 candidates: rows 0 and 1 (row 2 holds the controls)
+SAVED = "✅ Saved — thank you!"
+
+
+def letters(task: Task) -> str:
+    return LETTERS[: len(task.candidates)]
+
+
+def taps(task: Task, state: str) -> str:
+    """The tapped letters of `state`; an invalid state (e.g. from an older card) starts afresh."""
+    shown = letters(task)
+    ok = len(set(state)) == len(state) and set(state) <= set(shown)
+    return state[: max(len(shown) - 1, 0)] if ok else ""
+
+
+def complete(task: Task, tapped: str) -> str:
+    """The full order once one candidate is left (it is filled in), else ""."""
+    shown = letters(task)
+    if len(tapped) < len(shown) - 1:
+        return ""
+    return tapped + "".join(c for c in shown if c not in tapped)
+
+
+def indices(task: Task, order: str) -> list[int]:
+    shown = letters(task)
+    if sorted(order) != sorted(shown):
+        raise errors.InvalidRanking()
+    return [shown.index(c) for c in order]
+
+
+def badge(letter: str) -> str:
+    return chr(0x1F1E6 + ord(letter) - ord("A"))  # regional indicator 🇦, 🇧, …
+
+
+def bad_button(task: Task, row: int) -> TaskButton:
+    label = "Both bad (not rankable)" if len(task.candidates) == 2 else "All bad (not rankable)"
+    return TaskButton(task.id, "rank_bad", label=label, emoji="👎", style=discord.ButtonStyle.danger, row=row)
 
 
 def body(task: Task, state: str) -> Body:
-    return Body()
+    tid, shown = task.id, letters(task)
+    blocks = [(f"{badge(c)} Reply {c}", m.text) for c, m in zip(shown, task.candidates, strict=False)]
+    if len(shown) == 2:
+        items: list[ui.Item] = [
+            TaskButton(tid, "rank_submit", "AB", label="A is better", emoji=badge("A"), row=0),
+            TaskButton(tid, "rank_submit", "BA", label="B is better", emoji=badge("B"), row=0),
+            bad_button(task, 1),
+        ]
+        return Body(items=items, blocks=blocks, status="Which reply is better?")
+    tapped = taps(task, state)
+    order = complete(task, tapped)
+    placed = order or tapped
+    items = [
+        TaskButton(tid, "rank", tapped + c, label=c, emoji=badge(c), disabled=c in placed, row=i // 5)
+        for i, c in enumerate(shown)
+    ]
+    row = 2 if len(shown) > 5 else 1
+    success = discord.ButtonStyle.success
+    items += [
+        TaskButton(tid, "rank_undo", tapped[:-1], label="Undo", emoji="↩️", disabled=not tapped, row=row),
+        TaskButton(tid, "rank_reset", label="Reset", emoji="🔄", disabled=not tapped, row=row),
+        bad_button(task, row),
+        TaskButton(tid, "rank_submit", order, label="Submit", emoji="✅", style=success, disabled=not order, row=row),
+    ]
+    so_far = "  ".join(f"{n}. {c}" for n, c in enumerate(placed, 1))
+    if order:
+        status = f"Your order: {so_far} — press **Submit**."
+    elif tapped:
+        status = f"So far: {so_far} — tap the next best."
+    else:
+        status = "Tap the best reply first, then the next best…"
+    return Body(items=items, blocks=blocks, status=status)
 
 
 BODIES["rank"] = body
+
+
+@on_button("rank")
+@on_button("rank_undo")
+@on_button("rank_reset")
+async def tap(act: Act) -> None:
+    task = await flow.open_task(act)
+    await flow.show(act, task, taps(task, act.arg) if act.action != "rank_reset" else "")
+
+
+@on_button("rank_submit")
+async def submit(act: Act) -> None:
+    member = await act.member()
+    task = await act.bot.engine.get_task(act.task_id, member)
+    await act.bot.engine.submit_ranking(act.task_id, member, indices(task, act.arg))
+    await flow.next_card(act, task, SAVED)
+
+
+@on_button("rank_bad")
+async def not_rankable(act: Act) -> None:
+    member = await act.member()
+    task = await act.bot.engine.get_task(act.task_id, member)
+    await act.bot.engine.submit_ranking(act.task_id, member, None, not_rankable=True)
+    await flow.next_card(act, task, SAVED)
