@@ -111,3 +111,19 @@ async def test_grove_run_refuses_a_bad_config_naming_the_key(tmp_path: Path) -> 
     text = err.decode()
     assert proc.returncode == 2
     assert "scheduler.task_expiry" in text and "discord.feed: unknown key" in text and "Traceback" not in text
+
+
+async def test_grove_sync_registers_commands_in_one_guild_or_globally(tmp_path: Path) -> None:
+    from bot.config import DatabaseSettings, DiscordSettings, GroveConfig
+    from bot.runner import register
+
+    async with FakeDiscord() as fake:
+        config = GroveConfig(
+            discord=DiscordSettings(api_base_url=fake.api_base), database=DatabaseSettings(path=tmp_path / "g.db")
+        )
+        assert await register(config, TOKEN, GUILD_ID) == 0
+        [guild_sync] = fake.find("PUT", rf"/applications/\d+/guilds/{GUILD_ID}/commands")
+        assert await register(config, TOKEN, None) == 0
+        [global_sync] = fake.find("PUT", r"/applications/\d+/commands$")
+    names = {c["name"] for c in guild_sync.json}
+    assert names == {c["name"] for c in global_sync.json} >= {"task", "status", "language", "config", "mod"}
