@@ -27,6 +27,14 @@ def describe(config: GuildConfig) -> discord.Embed:
     return embed
 
 
+async def save(interaction: discord.Interaction, setter: str, value: int | str | None) -> None:
+    """Change one server setting through `GuildSettings.<setter>` and show the settings as they now are."""
+    assert interaction.guild_id is not None
+    change = getattr(grove(interaction).settings, setter)
+    config = await change(interaction.guild_id, value, await member_id(interaction))
+    await send(interaction, "Saved.", embeds=[describe(config)])
+
+
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Admin(commands.GroupCog, group_name="config", group_description="Grove's settings for this server (admins)."):
@@ -69,40 +77,24 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
 
     @app_commands.command(name="moderator-role", description="Members with this role moderate (leave out to clear).")
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
-        assert interaction.guild_id is not None
-        config = await grove(interaction).settings.set_moderator_role(
-            interaction.guild_id, role.id if role else None, await member_id(interaction)
-        )
-        await send(interaction, "Saved.", embeds=[describe(config)])
+        await save(interaction, "set_moderator_role", role.id if role else None)
 
     @app_commands.command(name="feed-channel", description="Where new messages are mirrored (leave out to clear).")
     @app_commands.describe(channel="The feed channel")
     async def feed_channel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
-        assert interaction.guild_id is not None
-        config = await grove(interaction).settings.set_feed_channel(
-            interaction.guild_id, channel.id if channel else None, await member_id(interaction)
-        )
-        await send(interaction, "Saved.", embeds=[describe(config)])
+        await save(interaction, "set_feed_channel", channel.id if channel else None)
 
     @app_commands.command(name="mod-queue-channel", description="Where flagged messages go (leave out to clear).")
     @app_commands.describe(channel="The moderation queue channel")
     async def mod_queue_channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
-        assert interaction.guild_id is not None
-        config = await grove(interaction).settings.set_mod_queue_channel(
-            interaction.guild_id, channel.id if channel else None, await member_id(interaction)
-        )
-        await send(interaction, "Saved.", embeds=[describe(config)])
+        await save(interaction, "set_mod_queue_channel", channel.id if channel else None)
 
     @app_commands.command(name="default-language", description="The server's language when nothing else decides.")
     @app_commands.describe(language="Language code, e.g. en or de (leave out to clear)")
     async def default_language(self, interaction: discord.Interaction, language: str | None = None) -> None:
-        assert interaction.guild_id is not None
-        config = await grove(interaction).settings.set_default_language(
-            interaction.guild_id, language, await member_id(interaction)
-        )
-        await send(interaction, "Saved.", embeds=[describe(config)])
+        await save(interaction, "set_default_language", language)
 
     @app_commands.command(name="show", description="Show Grove's settings for this server.")
     async def show(self, interaction: discord.Interaction) -> None:
