@@ -22,7 +22,7 @@ from storage.database import Database
 
 log = logging.getLogger("grove")
 
-EXTENSIONS = ("cogs.tasks", "cogs.moderation", "cogs.admin")
+EXTENSIONS = ("cogs.tasks", "cogs.moderation", "cogs.admin", "cogs.community")
 
 
 def point_at(config: GroveConfig) -> None:

@@ -104,6 +104,19 @@ class Engine:
             await self._user(repo, user_id)
             await repo.set_preferred_lang(user_id, lang)
 
+    async def set_show_on_leaderboard(self, user_id: int, show: bool) -> None:
+        """Whether the member is ranked on leaderboards (takes effect at the next refresh)."""
+        async with self.db.transaction() as repo:
+            await self._user(repo, user_id)
+            await repo.set_show_on_leaderboard(user_id, show)
+
+    async def messages_of_user(self, user_id: int, *, include_deleted: bool = False) -> list[MessageRow]:
+        """The member's own messages (for a privacy export), deleted ones only on request."""
+        async with self.db.read() as repo:
+            await self._user(repo, user_id)
+            rows = await repo.messages_of_user(user_id)
+        return rows if include_deleted else [m for m in rows if not m.deleted]
+
     async def _user(self, repo: Repository, user_id: int) -> UserRow:
         user = await repo.user(user_id)
         if user is None:
