@@ -103,7 +103,10 @@ async def test_status_explains_why_nothing_is_available(env: Env) -> None:
     d = Driver(env.bot.engine, env.clock, members)
     await d.write_prompt(members[0])
     status = await env.sim.slash("status", env.alice)
+    assert status.kind == 5  # deferred: the chart takes a moment
     assert "prompts wait for reviews" in status.text()
+    [png] = [data for call in status.calls for name, data in call.files if name == "trees.png"]
+    assert png.startswith(b"\x89PNG")
 
 
 async def test_help_shows_each_role_what_it_may_do(env: Env) -> None:

@@ -50,3 +50,27 @@ def contributions_png(counters: Mapping[str, int], title: str) -> bytes:
 
 async def render_contributions(counters: Mapping[str, int], title: str) -> bytes:
     return await asyncio.to_thread(contributions_png, dict(counters), title)
+
+
+def trees_png(counts: Mapping[str, int], title: str) -> bytes:
+    """Trees per state as horizontal bars (every state shown, zeros included); returns PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    labels = [state.replace("_", " ") for state in counts][::-1]
+    values = list(counts.values())[::-1]
+    figure = Figure(figsize=(6.4, 3.6), dpi=100)
+    axes = figure.add_subplot()
+    bars = axes.barh(labels, values, color="#3ba55d")
+    axes.bar_label(bars, padding=3)
+    axes.set_title(title)
+    axes.set_xlabel("trees")
+    axes.margins(x=0.15)
+    figure.tight_layout()
+    out = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(out)
+    return out.getvalue()
+
+
+async def render_trees(counts: Mapping[str, int], title: str) -> bytes:
+    return await asyncio.to_thread(trees_png, counts, title)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from cogs.common import grove, is_admin, is_moderator, member_id, send
+from cogs.community.charts import render_trees
 from cogs.tasks import flow
 from cogs.tasks.cards import TITLES
 from cogs.tasks.guidelines import guidelines_for
@@ -103,7 +106,11 @@ class Tasks(commands.Cog):
         embed.add_field(name="Trees", value="\n".join(trees) or f"No trees in {lang} yet: write the first prompt!")
         if not availability.total:
             embed.add_field(name="Why nothing?", value=why_nothing(counts), inline=False)
-        await send(interaction, embeds=[embed])
+        await interaction.response.defer(ephemeral=True, thinking=True)  # drawing the chart takes a moment
+        every_state = {state.value: counts.get(state.value, 0) for state in TreeState}
+        png = await render_trees(every_state, f"Trees per state · {lang}")
+        embed.set_image(url="attachment://trees.png")
+        await send(interaction, embeds=[embed], files=[discord.File(io.BytesIO(png), filename="trees.png")])
 
     # ------------------------------------------------------------------ /language
 
