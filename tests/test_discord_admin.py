@@ -240,3 +240,22 @@ async def test_each_job_does_its_work(env: Env) -> None:
     assert await run_job(env, "streak-reset") >= 1
     assert await run_job(env, "scoring-retry") == 0
     assert await run_job(env, "backlog-activation") == 0
+
+
+async def test_admins_export_the_dataset_from_discord(env: Env) -> None:
+    import gzip
+    import json
+
+    members = [await env.member_id(p) for p in (env.alice, env.bob, env.carol, env.dave, env.erin)]
+    d = Driver(env.bot.engine, env.clock, members)
+    await d.accepted_prompt(members[0])
+    refused = await env.sim.slash("config", env.alice, sub="export")
+    assert "Only server admins" in refused.text()
+    done = await env.sim.slash("config", env.admin, sub="export", everything=True)
+    assert done.kind == 5 and "Exported 1 trees" in done.text()
+    [(name, data)] = [f for call in done.calls for f in call.files]
+    assert name.endswith(".jsonl.gz")
+    [tree] = [json.loads(line) for line in gzip.decompress(data).splitlines()]
+    assert tree["prompt"]["text"].startswith("prompt")
+    finished_only = await env.sim.slash("config", env.admin, sub="export")
+    assert "Exported 0 trees" in finished_only.text()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from cogs.common import NotPermitted, grove, is_admin, member_id, send
+from engine.engine import normalize_lang
+from engine.export import ExportOptions, export
 from engine.guilds import GuildConfig
 
 CHANNEL_TYPES = [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
@@ -95,6 +100,40 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
     @app_commands.describe(language="Language code, e.g. en or de (leave out to clear)")
     async def default_language(self, interaction: discord.Interaction, language: str | None = None) -> None:
         await save(interaction, "set_default_language", language)
+
+    @app_commands.command(name="export", description="Export the dataset (oasst JSON Lines, gzip).")
+    @app_commands.describe(
+        language="Only this language (default: all)",
+        labels="Add label means and counts",
+        everything="Every tree state, not only finished trees",
+    )
+    async def export(
+        self,
+        interaction: discord.Interaction,
+        language: str | None = None,
+        labels: bool = False,
+        everything: bool = False,
+    ) -> None:
+        bot = grove(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        folder = Path(bot.config.database.path).resolve().parent / "exports"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(bot.clock.now()))
+        out = folder / f"grove-{stamp}-{interaction.id}.jsonl.gz"
+        options = ExportOptions(
+            states=None if everything else ExportOptions().states,
+            lang=normalize_lang(language) if language else None,
+            labels=labels,
+        )
+        result = await export(bot.db, out, options)
+        summary = f"Exported {result.trees} trees ({result.messages} messages)."
+        size = out.stat().st_size
+        if size <= interaction.filesize_limit:
+            await send(interaction, summary, files=[discord.File(out, filename=out.name)])
+        else:
+            await send(
+                interaction, f"{summary} The file ({size / 1e6:.1f} MB) is too large to attach; it is at `{out}`."
+            )
 
     @app_commands.command(name="show", description="Show Grove's settings for this server.")
     async def show(self, interaction: discord.Interaction) -> None:
