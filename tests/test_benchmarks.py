@@ -27,3 +27,18 @@ def test_export_benchmark_runs_at_a_tiny_size(capsys):
     assert summary["trees_written"] > 0
     assert summary["peak_rss_mb"] > 0
     assert capsys.readouterr().out.strip().startswith("{")
+
+
+async def test_discord_benchmark_runs_at_a_tiny_size(capsys):
+    from benchmarks.discord import run as run_discord
+
+    summary = await run_discord(members=5, seconds=2.0, think=0.2, seed=1)
+    out = capsys.readouterr().out
+    assert "slash_task" in out
+    assert summary["members"] == 5
+    assert summary["interactions"] > 5
+    assert summary["errors"] == 0
+    assert summary["first_response_p99_ms"] >= summary["first_response_p50_ms"] > 0
+    for key in ("over_3s", "interactions_per_s", "first_response_max_ms", "peak_rss_mb"):
+        assert key in summary, key
+    assert out.strip().splitlines()[-1].startswith("{")

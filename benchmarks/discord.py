@@ -1,0 +1,269 @@
+"""Load benchmark: simulated members doing tasks through Grove's cogs over the offline fake Discord.
+
+    python -m benchmarks.discord                              # 500 members for 60 s
+    python -m benchmarks.discord --members 50 --seconds 10 --think 1
+
+Each member waits an exponential think time (mean --think s), then takes one step on its current card: no card,
+`/task` of a random type; a writing card, Write → modal → Submit; a quick review, "Looks fine"; a full review,
+Skip; a ranking, "All bad" or Skip. Every interaction is timed from its INTERACTION_CREATE to the callback POST
+the fake receives.
+Prints a table per interaction kind, then one JSON line with the headline figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import re
+import resource
+import tempfile
+import time
+from collections import Counter, defaultdict
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.bot import Grove
+from bot.config import DatabaseSettings, DiscordSettings, GroveConfig
+from engine.types import TaskType
+from storage.bulk import BulkSpec, build
+from tests.fakes import Call, DiscordErrorLog, FakeDiscord, Person, Simulator, message_text, payloads
+from tests.fakes.discord_api import walk_components
+from tests.fakes.payloads import Json
+
+SLOW = 3.0  # seconds: an interaction answered later than this counts as over 3 s (Discord allows 3 s)
+WAIT = 30.0  # seconds a member waits for a first response before counting the interaction as unanswered
+WANDER = 0.2  # chance per step that a member leaves its card for a fresh /task (continuous cards keep one kind)
+TYPES = ["random", *TaskType]  # the type option of /task, drawn uniformly
+CALLBACK = r"^/interactions/(\d+)/[^/]+/callback$"
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q)) if values else float("nan")
+
+
+@dataclass
+class Load:
+    """The shared state of one run: the bot, the fake, and what was measured."""
+
+    bot: Grove
+    fake: FakeDiscord
+    sim: Simulator
+    text_seed: int
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    problems: list[str] = field(default_factory=list)  # unanswered or "something went wrong" (non-2xx: fake.calls)
+    notices: Counter[str] = field(default_factory=Counter)  # domain errors told to members (⚠️), e.g. no task
+    _answered: dict[int, asyncio.Future[float]] = field(default_factory=dict)
+
+    def install(self) -> None:
+        @self.fake.route("POST", CALLBACK)
+        def stamp(call: Call, match: re.Match[str]) -> Any:
+            waiter = self._answered.get(int(match[1]))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(time.perf_counter())
+            return NotImplemented  # the fake's own callback route answers and records it
+
+    async def interact(self, kind: str, payload: Json) -> Call | None:
+        """Deliver one interaction and wait for its first response; returns the callback call."""
+        iid = int(payload["id"])
+        waiter = self._answered[iid] = asyncio.get_running_loop().create_future()
+        self.fake.register_interaction(payload)
+        start = time.perf_counter()
+        self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        try:
+            answered = await asyncio.wait_for(waiter, WAIT)
+        except TimeoutError:
+            self.problems.append(f"{kind}: no response within {WAIT:.0f} s")
+            self.times[kind].append(WAIT)
+            return None
+        finally:
+            del self._answered[iid]
+        self.times[kind].append(answered - start)
+        call = self.fake.callbacks.get(iid)  # a refused callback (non-2xx) is counted with the fake's calls
+        if call is None or not 200 <= call.status < 300:
+            return call
+        data = (call.json or {}).get("data") or {}
+        text = message_text(data) if call.json.get("type") in (4, 7) else ""
+        if "Something went wrong" in text:
+            self.problems.append(f"{kind}: {text.splitlines()[0]}")
+        elif text.startswith("⚠️"):
+            self.notices[text.splitlines()[0]] += 1
+        return call
+
+    def response(self, payload: Json) -> Json | None:
+        """The message the interaction's response created or edited, if any."""
+        return self.fake.messages.get(self.fake.responses.get(int(payload["id"]), 0))
+
+
+@dataclass
+class Member:
+    load: Load
+    person: Person
+    rng: np.random.Generator
+    card: Json | None = None
+    written: int = 0
+
+    async def click(self, kind: str, custom_id: str) -> tuple[Json, Call | None]:
+        assert self.card is not None
+        payload = payloads.component(
+            copy.deepcopy(self.card), custom_id, self.person, interaction_id=payloads.snowflake()
+        )
+        call = await self.load.interact(kind, payload)
+        self.card = self.load.response(payload) or self.card
+        return payload, call
+
+    async def step(self) -> None:
+        ids = [c["custom_id"] for c in walk_components((self.card or {}).get("components") or []) if "custom_id" in c]
+        ids = [i for i in ids if i.startswith("g:t:")]
+        if self.rng.random() < WANDER:
+            ids = []  # leave the card (it stays reserved) for a fresh /task
+
+        def find(pattern: str) -> str | None:
+            return next((i for i in ids if re.fullmatch(rf"g:t:[0-9a-f-]{{36}}:{pattern}", i)), None)
+
+        if target := find("skip:sure"):
+            await self.click("skip", target)
+        elif target := find("submit"):
+            await self.click("submit", target)
+        elif target := find("write"):
+            await self.write(target)
+        elif target := find("label:ok"):
+            await self.click("label_ok", target)
+        elif find("review") and (target := find("skip")):
+            await self.click("skip", target)
+        elif (target := find("rank_bad")) and self.rng.random() < 0.5:
+            await self.click("rank_bad", target)
+        elif ids and (target := find("skip")):
+            await self.click("skip", target)
+        else:
+            payload = self.load.sim.build_slash("task", self.person, type=str(self.rng.choice(TYPES)))
+            await self.load.interact("slash_task", payload)
+            self.card = self.load.response(payload)
+
+    async def write(self, custom_id: str) -> None:
+        source, call = await self.click("write", custom_id)
+        if call is None or call.json.get("type") != 9:
+            return
+        self.written += 1
+        modal = call.json["data"]
+        text = (
+            f"Benchmark text {self.load.text_seed}-{self.person.id}-{self.written}: "
+            "how do oak trees survive a long and dry summer?"
+        )
+        field_ = {"type": 4, "id": 2, "custom_id": "text", "value": text}
+        payload = payloads.modal_submit(
+            modal["custom_id"],
+            self.person,
+            [{"type": 18, "id": 1, "component": field_}],
+            message=copy.deepcopy(self.card),
+            channel_id=int(source["channel_id"]),
+            interaction_id=payloads.snowflake(),
+        )
+        await self.load.interact("modal_write", payload)
+        self.card = self.load.response(payload) or self.card
+        ids = [c.get("custom_id", "") for c in walk_components((self.card or {}).get("components") or [])]
+        if target := next((i for i in ids if i.endswith(":submit")), None):
+            await self.click("submit", target)
+
+    async def run(self, think: float, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(float(self.rng.exponential(think)), max(deadline - loop.time(), 0.0)))
+            if loop.time() >= deadline:
+                return
+            await self.step()
+
+
+async def lottery(bot: Grove, every: float) -> None:
+    """The scheduler's prompt lottery (jobs are off): activates waiting prompts so trees keep growing."""
+    job = next(j for j in bot.jobs if j.id == "prompt-lottery")
+    while True:
+        await asyncio.sleep(every)
+        await job.run()
+
+
+def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> dict[str, Any]:
+    every = [t for v in load.times.values() for t in v]
+    print(f"\n{members} members, {elapsed:.1f} s, {len(every)} interactions ({len(every) / elapsed:.1f}/s)")
+    print(f"  {'interaction':<14}{'n':>7}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'>3 s':>6}")
+    for name, v in [*sorted(load.times.items()), ("all", every)]:
+        if v:
+            p50, p99, top = pct(v, 50) * 1e3, pct(v, 99) * 1e3, max(v) * 1e3
+            print(f"  {name:<14}{len(v):>7}{p50:>10.1f}{p99:>10.1f}{top:>10.1f}{sum(t > SLOW for t in v):>6}")
+    problems = load.problems + [f"HTTP {c.status} {c.method} {c.path}" for c in load.fake.calls if c.status >= 300]
+    problems += [f"logged: {r.getMessage()}" for r in log.records]
+    print(f"  notices (⚠️ told to members): {load.notices.total()}; errors: {len(problems)}")
+    for text, n in load.notices.most_common(3):
+        print(f"    {n:>6} × {text}")
+    for line in list(dict.fromkeys(problems))[:10]:
+        print(f"    {line}")
+    return {
+        "members": members,
+        "seconds": round(elapsed, 1),
+        "interactions": len(every),
+        "first_response_p50_ms": round(pct(every, 50) * 1e3, 1),
+        "first_response_p99_ms": round(pct(every, 99) * 1e3, 1),
+        "first_response_max_ms": round(max(every, default=float("nan")) * 1e3, 1),
+        "over_3s": sum(t > SLOW for t in every),
+        "interactions_per_s": round(len(every) / elapsed, 1),
+        "notices": load.notices.total(),
+        "errors": len(problems),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpus": os.cpu_count(),
+    }
+
+
+async def run(members: int, seconds: float, think: float, seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp, DiscordErrorLog("grove", "cogs", "bot") as log:
+        path = Path(tmp) / "grove.sqlite3"
+        # a lived-in database, so every task kind exists from the start: prompts to review, trees to grow and rank
+        spec = BulkSpec(messages=2000, langs=("en",), users=200, seed=seed, start=time.time() - 7 * 86400)
+        build(str(path), spec)
+        async with FakeDiscord() as fake:
+            config = GroveConfig(
+                discord=DiscordSettings(api_base_url=fake.api_base), database=DatabaseSettings(path=path)
+            )
+            bot = Grove(config, rng=np.random.default_rng([seed, 1]), start_jobs=False)
+            try:
+                await bot.login("fake-token")
+                sim = Simulator(bot, fake)
+                people = [sim.member(f"member{i}") for i in range(members)]
+                sim.create_guild()
+                load = Load(bot, fake, sim, seed)
+                load.install()
+                crowd = [Member(load, p, np.random.default_rng([seed, 2, i])) for i, p in enumerate(people)]
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                background = asyncio.create_task(lottery(bot, 10.0))
+                await asyncio.gather(*(m.run(think, start + seconds) for m in crowd))
+                elapsed = loop.time() - start
+                background.cancel()
+                with suppress(asyncio.CancelledError):
+                    await background
+                await sim.settle()
+            finally:
+                await bot.close()
+        summary = report(load, members, elapsed, log)
+    print()
+    print(json.dumps(summary))
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.discord", description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=500, help="concurrent simulated members")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long members keep acting")
+    parser.add_argument("--think", type=float, default=5.0, help="mean think time between steps (exponential), s")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(run(args.members, args.seconds, args.think, args.seed))
+
+
+if __name__ == "__main__":
+    main()
