@@ -143,7 +143,8 @@ class HarnessBot(commands.Bot):
 
 
 @pytest.fixture(autouse=True)
-def errors() -> Iterator[DiscordErrorLog]:
+def discord_errors() -> Iterator[DiscordErrorLog]:
+    """Fails a test that logs an error (same name as the project conftest's fixture, which it overrides here)."""
     with DiscordErrorLog() as log:
         yield log
     log.assert_clean()
@@ -311,14 +312,22 @@ async def test_update_message_edits_stored_message(sim: Simulator, fake: FakeDis
         await sim.click(mid, "h:done", alice)
 
 
-async def test_callback_error_is_captured(sim: Simulator, alice: Person, errors: DiscordErrorLog) -> None:
+async def test_gathered_clicks_carry_the_same_message_state(sim: Simulator, fake: FakeDiscord, alice: Person) -> None:
+    demo = await sim.slash("done-demo", alice)
+    assert demo.message is not None
+    first, second = await asyncio.gather(*(sim.click(demo.message, "h:done", alice) for _ in range(2)))
+    assert first.payload["message"]["content"] == second.payload["message"]["content"] == "working"
+    assert first.kind == second.kind == 7 and fake.message(demo.message["id"])["content"] == "done!"
+
+
+async def test_callback_error_is_captured(sim: Simulator, alice: Person, discord_errors: DiscordErrorLog) -> None:
     boom = await sim.slash("boom", alice)
     assert boom.callback is None  # discord.py only logs it; nothing reaches the user
     with pytest.raises(AssertionError, match="kaboom"):
-        errors.assert_clean()
-    [record] = errors.pop("kaboom")
+        discord_errors.assert_clean()
+    [record] = discord_errors.pop("kaboom")
     assert record.name == "discord.app_commands.tree" and "boom" in record.getMessage()
-    errors.assert_clean()
+    discord_errors.assert_clean()
 
 
 async def test_options_defer_followup_groups_and_autocomplete(sim: Simulator, fake: FakeDiscord, alice: Person) -> None:

@@ -9,7 +9,7 @@ import enum
 import itertools
 import os
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,10 +217,11 @@ class Simulator:
         Option values are typed from the command's parameters: pass a ``Person`` (or id) for users, ids for
         channels and roles, ``(filename, bytes)`` for attachments. Use ``options={...}`` for names that clash.
         """
+        since = await self._begin()
         payload = self.build_slash(
             name, person, sub=sub, group=group, channel_id=channel_id, guild=guild, options=options, **kw_options
         )
-        return await self.dispatch(payload)
+        return await self.dispatch(payload, since=since)
 
     async def autocomplete(
         self,
@@ -234,9 +235,10 @@ class Simulator:
         **options: Any,
     ) -> list[Json]:
         """The choices the bot answers while ``person`` types ``options[focused]`` into that option."""
+        since = await self._begin()
         options.setdefault(focused, "")
         payload = self.build_slash(name, person, sub=sub, group=group, guild=guild, focused=focused, options=options)
-        exchange = await self.dispatch(payload)
+        exchange = await self.dispatch(payload, since=since)
         if exchange.choices is None:
             raise AssertionError(f"the bot did not answer autocomplete for /{name} {focused}; calls: {exchange.calls}")
         return exchange.choices
@@ -249,7 +251,10 @@ class Simulator:
         *,
         values: Sequence[Any] | None = None,
     ) -> Exchange:
-        """Click a button (or pick ``values`` in a select) on a message the fake holds."""
+        """Click a button (or pick ``values`` in a select) on a message the fake holds.
+
+        Clicks started together with ``asyncio.gather`` carry the same message state, like a double click."""
+        since = await self._begin()
         msg = self.fake.message(message["id"] if isinstance(message, dict) else message)
         comp = next((c for c in walk_components(msg["components"]) if c.get("custom_id") == custom_id), None)
         if comp is None:
@@ -273,7 +278,7 @@ class Simulator:
             interaction_id=self.fake.snowflake(),
             **self._where(channel_id, guild_id, person),
         )
-        return await self.dispatch(payload)
+        return await self.dispatch(payload, since=since)
 
     async def submit_modal(
         self, modal: Exchange | Json, person: Person, values: Mapping[str, str | bool | Sequence[Any] | None]
@@ -284,6 +289,7 @@ class Simulator:
         ``(filename, bytes)``), a radio value or a checkbox bool. Missing optional fields are sent empty; a missing
         required field, an unknown custom_id or an invalid option fails, as Discord's client would not submit.
         """
+        since = await self._begin()
         where: Json = {}
         message: Json | None = None
         if isinstance(modal, Exchange):
@@ -309,12 +315,13 @@ class Simulator:
             message=copy.deepcopy(message) if message else None,
             **self._where(where.get("channel_id"), guild_id, person),
         )
-        return await self.dispatch(payload)
+        return await self.dispatch(payload, since=since)
 
     async def react(
         self, message_id: int, channel_id: int, emoji: str, person: Person, *, remove: bool = False
     ) -> Exchange:
         """MESSAGE_REACTION_ADD (or _REMOVE) by ``person``."""
+        since = await self._begin()
         guild_id = self._guild_of(channel_id)
         data = payloads.reaction(message_id, channel_id, emoji, person, guild_id=guild_id, remove=remove)
         before = len(self.fake.calls)
@@ -322,29 +329,45 @@ class Simulator:
             self.state.parse_message_reaction_remove(data)  # type: ignore[arg-type]
         else:
             self.state.parse_message_reaction_add(data)  # type: ignore[arg-type]
-        await self.settle()
+        await self.settle(since=since)
         return Exchange(self.fake, data, self.fake.calls[before:])
 
-    async def dispatch(self, payload: Json) -> Exchange:
-        """Deliver any INTERACTION_CREATE payload, wait for the bot to finish, return what it did."""
+    async def dispatch(self, payload: Json, *, since: set[asyncio.Task[Any]] | None = None) -> Exchange:
+        """Deliver any INTERACTION_CREATE payload, wait for the bot to finish, return what it did.
+
+        ``since``: the tasks running when the action began (the default: now), which settling leaves alone."""
+        if since is None:
+            since = await self._begin()
         self.fake.register_interaction(payload)
         before = len(self.fake.calls)
         self.state.parse_interaction_create(payload)  # type: ignore[arg-type]
-        await self.settle()
+        await self.settle(since=since)
         return Exchange(self.fake, payload, self.fake.calls[before:])
 
-    async def settle(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Wait until every task started since the simulator was created has finished (the CommandTree invoker and
-        view/modal dispatch tasks are fire-and-forget). View timeouts, ``delete_after`` sleepers and aiohttp's own
-        server tasks are ignored, as are tasks given to ``ignore()``."""
+    async def _begin(self) -> set[asyncio.Task[Any]]:
+        """Start an action: yield once, so actions started together (``asyncio.gather``) all see the same state
+        (like a double click), then note the running tasks (the test, sibling actions) for ``settle`` to skip."""
+        await asyncio.sleep(0)
+        return set(asyncio.all_tasks())
+
+    async def settle(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 - overrides settle_timeout
+        *,
+        since: Container[asyncio.Task[Any]] | None = None,
+    ) -> None:
+        """Wait until every task started since the simulator was created (or since the tasks in ``since``) has
+        finished: the CommandTree invoker and view/modal dispatch tasks are fire-and-forget. View timeouts,
+        ``delete_after`` sleepers, aiohttp's own server tasks and tasks given to ``ignore()`` are left alone."""
         loop = asyncio.get_running_loop()
         timeout = timeout if timeout is not None else self.settle_timeout
         deadline = loop.time() + timeout
         me = asyncio.current_task()
+        old = self._baseline if since is None else since
         while True:
             for _ in range(3):
                 await asyncio.sleep(0)
-            pending = [t for t in asyncio.all_tasks() if t is not me and t not in self._baseline and not self._skip(t)]
+            pending = [t for t in asyncio.all_tasks() if t is not me and t not in old and not self._skip(t)]
             if not pending:
                 return
             remaining = deadline - loop.time()
