@@ -117,6 +117,14 @@ class Stats:
         for frame in TimeFrame:
             await self.refresh(frame)
 
+    async def daily(self, user_id: int, days: int = 30) -> list[int]:
+        """Contributions per day over the last `days` days (UTC), oldest first, today last."""
+        now = self.clock.now()
+        start = (now // 86400 - (days - 1)) * 86400
+        async with self.db.read() as repo:
+            per_day = await StatsQueries(repo).daily_contributions(user_id, start)
+        return [per_day.get(d, 0) for d in range(days)]
+
     async def member(self, user_id: int, frame: TimeFrame | str = TimeFrame.TOTAL) -> MemberStats:
         frame = TimeFrame(frame)
         async with self.db.read() as repo:

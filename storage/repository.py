@@ -1068,6 +1068,15 @@ class StatsQueries:
             ],
         )
 
+    async def daily_contributions(self, user_id: int, since: float) -> dict[int, int]:
+        """Days since `since` (0, 1, …) -> tasks the user completed that were handed out on that day."""
+        rows = await self.r._all(
+            """SELECT CAST((created_at - ?) / 86400 AS INTEGER), count(*) FROM tasks
+               WHERE user_id = ? AND created_at >= ? AND status = 'done' GROUP BY 1""",
+            (since, user_id, since),
+        )
+        return {r[0]: r[1] for r in rows}
+
     async def rankable_users(self) -> set[int]:
         rows = await self.r._all("SELECT id FROM users WHERE show_on_leaderboard = 1 AND enabled = 1 AND deleted = 0")
         return {r[0] for r in rows}

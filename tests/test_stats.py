@@ -159,3 +159,20 @@ def test_grove_stats_cli(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data["trees"]) == {"de"} and data["top_contributors"]
     assert main(["stats", "--db", str(tmp_path / "missing.sqlite3")]) == 2
+
+
+async def test_daily_contributions_count_done_tasks_per_day(engine, clock, users):
+    from engine.stats import Stats
+    from engine.types import TaskType
+
+    stats = Stats(engine.db, clock=clock)
+    assert await stats.daily(users[0], days=3) == [0, 0, 0]
+    for text in ("first prompt", "second prompt"):
+        task = await engine.next_task(users[0], "en", TaskType.INITIAL_PROMPT)
+        await engine.submit_reply(task.id, users[0], text)
+    clock.advance(86400)
+    task = await engine.next_task(users[0], "en", TaskType.INITIAL_PROMPT)
+    await engine.submit_reply(task.id, users[0], "a day later")
+    task = await engine.next_task(users[0], "en", TaskType.INITIAL_PROMPT)
+    await engine.skip_task(task.id, users[0])  # a skip is not a contribution
+    assert await stats.daily(users[0], days=3) == [0, 2, 1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # (label, written counter, accepted counter or None), top to bottom
 ROWS: tuple[tuple[str, str, str | None], ...] = (
@@ -20,7 +20,7 @@ ROWS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def contributions_png(counters: Mapping[str, int], title: str) -> bytes:
+def contributions_png(counters: Mapping[str, int], title: str, daily: Sequence[int] = ()) -> bytes:
     """Horizontal bars of each counter, with the accepted share overlaid; returns PNG bytes.
 
     Uses a bare `Figure` (no pyplot state), so it is safe to call from a worker thread."""
@@ -30,9 +30,19 @@ def contributions_png(counters: Mapping[str, int], title: str) -> bytes:
     labels = [label for label, _, _ in ROWS][::-1]
     done = [counters.get(name, 0) for _, name, _ in ROWS][::-1]
     accepted = [counters.get(acc, 0) if acc else 0 for _, _, acc in ROWS][::-1]
-    fig = Figure(figsize=(6.4, 3.6), dpi=100, layout="tight")
+    fig = Figure(figsize=(6.4, 6.0 if daily else 3.6), dpi=100, layout="tight")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    if daily:
+        over_time = fig.add_subplot(2, 1, 1)
+        days = list(range(-len(daily) + 1, 1))
+        over_time.bar(days, list(daily), color="#2e7d32")
+        over_time.set_title(f"{title} · contributions per day, last {len(daily)} days", fontsize=10)
+        over_time.set_xlabel("days ago (0 = today)", fontsize=8)
+        over_time.tick_params(labelsize=8)
+        over_time.spines[["top", "right"]].set_visible(False)
+        ax = fig.add_subplot(2, 1, 2)
+    else:
+        ax = fig.add_subplot()
     ax.barh(labels, done, color="#8fbf8f", label="contributed")
     ax.barh(labels, accepted, color="#2e7d32", label="accepted")
     for y, n in enumerate(done):
@@ -48,8 +58,8 @@ def contributions_png(counters: Mapping[str, int], title: str) -> bytes:
     return out.getvalue()
 
 
-async def render_contributions(counters: Mapping[str, int], title: str) -> bytes:
-    return await asyncio.to_thread(contributions_png, dict(counters), title)
+async def render_contributions(counters: Mapping[str, int], title: str, daily: Sequence[int] = ()) -> bytes:
+    return await asyncio.to_thread(contributions_png, dict(counters), title, list(daily))
 
 
 def trees_png(counts: Mapping[str, int], title: str) -> bytes:

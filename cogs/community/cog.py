@@ -287,7 +287,9 @@ class Community(commands.Cog):
             return
         stats = await bot.stats.member(uid, period_of(period))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        png = await render_contributions(stats.counters, f"{target.display_name} · {PERIOD_NAMES[stats.frame]}")
+        daily = await bot.stats.daily(uid)
+        title = f"{target.display_name} · {PERIOD_NAMES[stats.frame]}"
+        png = await render_contributions(stats.counters, title, daily)
         embed = stats_embed(name_of(target), stats, user.streak_days)
         await send(interaction, embeds=[embed], files=[discord.File(io.BytesIO(png), filename="stats.png")])
 
