@@ -231,3 +231,20 @@ def test_long_conversations_are_paged_not_truncated() -> None:
         assert len(ids) == len(set(ids)) and all(len(i) <= 100 for i in ids)
     assert "".join(shown) == "".join(texts)  # every character, in order, nothing cut
     assert first.page == first.pages - 1  # the card opens on the last turn
+
+
+async def test_report_and_guidelines_from_a_card(env: Env) -> None:
+    from tests.driver import Driver
+
+    members = [await env.member_id(p) for p in (env.alice, env.bob, env.carol, env.dave)]
+    d = Driver(env.bot.engine, env.clock, members)
+    prompt = await d.write_prompt(members[0])
+    card = await env.sim.slash("task", env.bob, type="label_initial_prompt")
+    task_id = card.custom_ids()[0].split(":")[2]
+    guide = await env.sim.click(card.message, f"g:t:{task_id}:guide", env.bob)
+    assert guide.ephemeral and "Reviewing a prompt" in guide.text()
+    opened = await env.sim.click(card.message, f"g:t:{task_id}:report", env.bob)
+    assert opened.kind == 9
+    done = await env.sim.submit_modal(opened, env.bob, {"reason": "asks for someone's address"})
+    assert done.ephemeral and "Reported" in done.text()
+    assert (await env.bot.engine.message(prompt)).emojis.get("red_flag") == 1  # a report flags the message
