@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     syn.add_argument("--config", type=Path, default=None, help="config file (default: ./config.toml if present)")
     syn.add_argument("--guild", type=int, default=None, help="a guild id: commands appear there at once")
 
+    bak = sub.add_parser("backup", help="copy a database safely while the bot runs (SQLite online backup)")
+    bak.add_argument("--db", required=True, type=Path, help="the live SQLite database")
+    bak.add_argument("--out", required=True, type=Path, help="the backup file (replaced only when complete)")
+
     check = sub.add_parser("check", help="verify a database's invariants; exit 1 if any is broken")
     check.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
 
@@ -101,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import runner
 
             return runner.sync(args.config, args.guild)
+        if args.command == "backup":
+            return _backup(args.db, args.out)
         if args.command == "check":
             return asyncio.run(_check(args.db))
         if args.command == "simulate":
@@ -142,6 +148,18 @@ def _langs(value: str) -> tuple[str, ...]:
     if not langs:
         raise argparse.ArgumentTypeError("give at least one language")
     return langs
+
+
+def _backup(path: Path, out: Path) -> int:
+    from storage.backup import BackupError, backup
+
+    try:
+        size = backup(path, out)
+    except BackupError as exc:
+        print(f"grove backup: {exc}", file=sys.stderr)
+        return 2
+    print(f"{out}: {size / 1e6:.1f} MB, integrity ok (restore: stop the bot, copy it over the database, start)")
+    return 0
 
 
 async def _check(path: Path) -> int:
