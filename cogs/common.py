@@ -148,24 +148,6 @@ async def member_is_moderator(
     return settings.moderator_role_id is not None and any(r.id == settings.moderator_role_id for r in member.roles)
 
 
-def admin_only() -> Any:
-    async def predicate(interaction: discord.Interaction) -> bool:
-        if not await is_admin(interaction):
-            raise NotPermitted("server admins (Manage Server)")
-        return True
-
-    return app_commands.check(predicate)
-
-
-def moderators_only() -> Any:
-    async def predicate(interaction: discord.Interaction) -> bool:
-        if not await is_moderator(interaction):
-            raise NotPermitted("moderators")
-        return True
-
-    return app_commands.check(predicate)
-
-
 async def member_id(interaction: discord.Interaction, user: discord.abc.User | None = None) -> int:
     """The engine's id of a Discord user (created on first sight)."""
     return await grove(interaction).member_id(user or interaction.user)

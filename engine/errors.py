@@ -47,7 +47,6 @@ class ErrorCode(IntEnum):
     INVALID_EMOJI = 5001
     # server settings
     NOT_A_LANGUAGE_CHANNEL = 6001
-    NOT_ALLOWED = 6002
 
 
 class DomainError(Exception):
@@ -142,7 +141,6 @@ InvalidEmoji = _error("InvalidEmoji", ErrorCode.INVALID_EMOJI, "That reaction ha
 NotALanguageChannel = _error(
     "NotALanguageChannel", ErrorCode.NOT_A_LANGUAGE_CHANNEL, "That channel has no language set."
 )
-NotAllowed = _error("NotAllowed", ErrorCode.NOT_ALLOWED, "You are not allowed to do that.")
 
 
 ALL_ERRORS: tuple[type[DomainError], ...] = tuple(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import discord
 import pytest
@@ -94,8 +95,12 @@ async def test_config_is_hidden_from_members_by_default_permissions(env: Env) ->
 async def test_task_autocomplete_shows_counts(env: Env) -> None:
     choices = await env.sim.autocomplete("task", env.alice, "type")
     names = {c["value"]: c["name"] for c in choices}
-    assert names["initial_prompt"].endswith("(1 available)") or "available" in names["initial_prompt"]
-    assert set(names) >= {"random", *(t.value for t in TaskType)}
+    assert set(names) == {"random", *(t.value for t in TaskType)}
+    counts = {value: int(re.search(r"\((\d+) available\)$", name)[1]) for value, name in names.items()}
+    member = await env.member_id(env.alice)
+    expected = (await env.bot.engine.availability(member, "en")).counts
+    assert counts == {"random": sum(expected.values()), **{t.value: n for t, n in expected.items()}}
+    assert counts["initial_prompt"] > 0
 
 
 async def test_status_explains_why_nothing_is_available(env: Env) -> None:
