@@ -40,7 +40,7 @@ from engine.types import (
 )
 from storage.database import Database
 from storage.records import MessageRow, TaskRow, TreeRow, UserRow
-from storage.repository import Repository
+from storage.repository import HandOutSnapshot, Repository
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,7 @@ class Engine:
         """How many tasks of each type this user could get now; reads only (decisions #27)."""
         lang = normalize_lang(lang)
         async with self.db.read() as repo:
-            await self._enabled_user(repo, user_id)
-            c = await self._candidates(repo, user_id, lang)
+            c = self._candidates(await self._snapshot(repo, user_id, lang), lang)
         counts = {t: 0 for t in TaskType}
         counts[TaskType.INITIAL_PROMPT] = c.prompts_offered
         for p in c.reply_parents:
@@ -163,52 +162,51 @@ class Engine:
                 task_type = TaskType(task_type)
             except ValueError:
                 raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
-        now = self.clock.now()
         async with self.db.transaction() as repo:
-            user, pending = await repo.user_with_pending_tasks(user_id, now - self.cfg.recent_tasks_span_sec)
-            if user is None:
-                raise errors.UserNotFound()
-            if not user.enabled or user.deleted:
-                raise errors.UserDisabled()
-            if pending >= self.cfg.max_pending_tasks_per_user:
+            snap = await self._snapshot(repo, user_id, lang)
+            if snap.pending >= self.cfg.max_pending_tasks_per_user:
                 raise errors.TooManyPending()
-            pipeline: tuple[int, int, int] | None = await repo.pipeline_counts(lang)
-            if pipeline[0] == 0 and await self._prompt_lottery(repo, lang, max_activate=2):
-                pipeline = None  # the lottery changed them
-            c = await self._candidates(repo, user_id, lang, pipeline)
-            return await self._hand_out(repo, user_id, lang, task_type, c, now)
+            if snap.pipeline[0] == 0 and await self._prompt_lottery(repo, lang, max_activate=2):
+                snap = await self._snapshot(repo, user_id, lang)  # the lottery changed the trees
+            return await self._hand_out(repo, user_id, lang, task_type, self._candidates(snap, lang), self.clock.now())
 
-    async def _candidates(
-        self, repo: Repository, user_id: int, lang: str, pipeline: tuple[int, int, int] | None = None
-    ) -> _Candidates:
+    async def _snapshot(self, repo: Repository, user_id: int, lang: str) -> HandOutSnapshot:
+        """One read of everything the hand-out decides on; refuses unknown and disabled users."""
         cfg, now = self.cfg, self.clock.now()
-        prompts = await repo.prompts_needing_review(lang, user_id, cfg.num_reviews_initial_prompt, now)
-        replies = await repo.replies_needing_review(lang, user_id, cfg.num_reviews_reply, now)
-        sizes = await repo.growing_tree_sizes(lang, now)
-        room = {tree_id: goal - size for tree_id, goal, size in sizes if size < goal}
+        snap = await repo.hand_out_snapshot(
+            lang,
+            user_id,
+            now=now,
+            pending_since=now - cfg.recent_tasks_span_sec,
+            recent_since=now - cfg.recent_tasks_span_sec,
+            prompt_reviews=cfg.num_reviews_initial_prompt,
+            reply_reviews=cfg.num_reviews_reply,
+            ranked_roles=self._ranked_roles(),
+        )
+        if not snap.user_found:
+            raise errors.UserNotFound()
+        if not snap.user_enabled or snap.user_deleted:
+            raise errors.UserDisabled()
+        return snap
+
+    def _candidates(self, snap: HandOutSnapshot, lang: str) -> _Candidates:
+        cfg = self.cfg
+        room = {tree_id: goal - size for tree_id, goal, size in snap.tree_sizes if size < goal}
         parents: list[policy.ParentCandidate] = []
-        if room:
-            for row in await repo.reply_parents(lang, user_id, now, now - cfg.recent_tasks_span_sec):
-                role = Role(row["role"])
-                limit = (
-                    row["max_children_count"]
-                    if role is Role.PROMPTER
-                    else min(row["max_children_count"], cfg.num_prompter_replies)
-                )
-                if row["tree_id"] in room and row["children"] < limit:
-                    parents.append(
-                        policy.ParentCandidate(row["id"], row["tree_id"], role, row["depth"], row["children"])
-                    )
-        rankings = [
-            row
-            for row in await repo.ranking_parents(lang, user_id, self._ranked_roles(), now)
-            if not row["own"] and row["rankings"] < cfg.num_required_rankings
-        ]
-        if lang in cfg.init_prompt_disabled_langs:
-            offered = 0
-        else:
-            offered = policy.initial_prompts_offered(*(pipeline or await repo.pipeline_counts(lang)), cfg)
-        return _Candidates(prompts, replies, parents, sum(room.values()), rankings, offered)
+        for row in snap.reply_parents:
+            role = Role(row["role"])
+            limit = (
+                row["max_children_count"]
+                if role is Role.PROMPTER
+                else min(row["max_children_count"], cfg.num_prompter_replies)
+            )
+            if row["tree_id"] in room and row["children"] < limit:
+                parents.append(policy.ParentCandidate(row["id"], row["tree_id"], role, row["depth"], row["children"]))
+        rankings = [row for row in snap.rankings if row["rankings"] < cfg.num_required_rankings]
+        offered = 0 if lang in cfg.init_prompt_disabled_langs else policy.initial_prompts_offered(*snap.pipeline, cfg)
+        return _Candidates(
+            snap.prompts_to_review, snap.replies_to_review, parents, sum(room.values()), rankings, offered
+        )
 
     def _ranked_roles(self) -> tuple[str, ...]:
         return ("assistant", "prompter") if self.cfg.rank_prompter_replies else ("assistant",)
@@ -239,6 +237,7 @@ class Engine:
         target_id: str | None = None
         payload: dict[str, object] = {}
         children: list[MessageRow] = []
+        conversation: list[MessageRow] | None = None
         if kind is TaskKind.PROMPT:
             if not c.prompts_offered:
                 raise errors.NoTaskAvailable("No new prompts are wanted in this language right now.")
@@ -275,7 +274,7 @@ class Engine:
             row = rows[int(rng.integers(len(rows)))]
             tree_id, target_id = row["tree_id"], row["id"]
             chosen_type = _rank_type_for(row["role"])
-            children = await repo.accepted_children(target_id, self._ranked_roles())
+            conversation, children = await repo.conversation_and_children(target_id, self._ranked_roles())
             order = rng.permutation(len(children))
             payload["candidates"] = [children[int(i)].id for i in order]
             payload["reveal_synthetic"] = all(ch.synthetic for ch in children)
@@ -297,14 +296,23 @@ class Engine:
             now=now,
             expires_at=now + validity if validity > 0 else None,
         )
-        return await self._task_view(repo, row, known=children)
+        return await self._task_view(repo, row, known=children, path=conversation)
 
-    async def _task_view(self, repo: Repository, row: TaskRow, known: Sequence[MessageRow] = ()) -> Task:
+    async def _task_view(
+        self,
+        repo: Repository,
+        row: TaskRow,
+        known: Sequence[MessageRow] = (),
+        path: Sequence[MessageRow] | None = None,
+    ) -> Task:
+        """The task as a member sees it; `known` candidates and the target's `path` spare a read each."""
         task_type = TaskType(row.type)
         conversation: tuple[ConversationMessage, ...] = ()
         candidates: tuple[ConversationMessage, ...] = ()
         if row.target_id is not None:
-            conversation = tuple(_conv(m) for m in await repo.conversation(row.target_id))
+            if path is None:
+                path = await repo.conversation(row.target_id)
+            conversation = tuple(_conv(m) for m in path)
         reveal = bool(row.payload.get("reveal_synthetic", False))
         if task_type in RANKING_TYPES:
             by_id = {m.id: m for m in known} or await repo.messages_by_ids(row.payload["candidates"])

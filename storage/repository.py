@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import aiosqlite
@@ -27,15 +29,102 @@ REPLY_TYPES = "('prompter_reply', 'assistant_reply', 'initial_prompt')"
 LABEL_TYPES = "('label_initial_prompt', 'label_prompter_reply', 'label_assistant_reply')"
 RANK_TYPES = "('rank_assistant_replies', 'rank_prompter_replies')"
 LIVE = "(k.expires_at IS NULL OR k.expires_at > :now)"  # a pending task that still holds its slot
-# Message m still wants reviews (counting review slots held by live tasks) and :user may give one.
-REVIEWABLE = f"""m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
-                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < :required
+
+
+def _reviewable(required: str) -> str:
+    """Message m still wants reviews (counting review slots held by live tasks) and :user may give one."""
+    return f"""m.review_count + (SELECT count(*) FROM tasks k WHERE k.target_id = m.id
+                        AND k.status = 'pending' AND k.type IN {LABEL_TYPES} AND {LIVE}) < {required}
                   AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = m.id
                         AND k.type IN {LABEL_TYPES} AND k.status IN ('pending', 'done', 'skipped'))
                   AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user AND l.message_id = m.id
                         AND l.task_id IS NOT NULL)
                   AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id
                         AND e.user_id = :user AND e.emoji = '_skip_labeling')"""
+
+
+# One hand-out's view of a language, as tagged rows (kind, id, tree_id, role, depth, a, b, c):
+#   user      a enabled, b deleted, c pending tasks created since :pending_since
+#   pipeline  a active growing trees, b active trees in initial review, c trees waiting in the lottery
+#   prompt    an initial prompt this user may review
+#   review    a reply in a growing tree this user may review
+#   size      a growing tree: a its goal size, b its size (live messages plus reply slots held by live tasks)
+#   parent    a message that could take a reply from this user: a max children, b live children plus held slots
+#   rank      a parent this user may rank: a done rankings plus ranking slots held by live tasks
+# Every part starts from the `trees` rows of one language and state, so its cost follows the active trees.
+# The rows come unordered; hand_out_snapshot sorts each kind by id, so a seed picks the same task on the same data.
+HAND_OUT_SQL = f"""
+SELECT 'user', NULL, NULL, NULL, NULL, u.enabled, u.deleted,
+       (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.created_at >= :pending_since
+            AND k.status = 'pending')
+  FROM users u WHERE u.id = :user
+UNION ALL
+SELECT 'pipeline', NULL, NULL, NULL, NULL, coalesce(sum(state = 'growing' AND active = 1), 0),
+       coalesce(sum(state = 'initial_prompt_review' AND active = 1), 0),
+       coalesce(sum(state = 'prompt_lottery_waiting'), 0)
+  FROM trees WHERE lang = :lang AND state IN ('growing', 'initial_prompt_review', 'prompt_lottery_waiting')
+UNION ALL
+SELECT 'prompt', m.id, m.tree_id, m.role, NULL, NULL, NULL, NULL FROM trees t JOIN messages m ON m.id = t.id
+ WHERE t.lang = :lang AND t.state = 'initial_prompt_review' AND t.active = 1
+   AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
+   AND {_reviewable(":prompt_reviews")}
+UNION ALL
+SELECT 'review', m.id, m.tree_id, m.role, NULL, NULL, NULL, NULL FROM trees t JOIN messages m ON m.tree_id = t.id
+ WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+   AND m.parent_id IS NOT NULL AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
+   AND {_reviewable(":reply_reviews")}
+UNION ALL
+SELECT 'size', t.id, t.id, NULL, NULL, t.goal_tree_size,
+       (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.deleted = 0 AND m.review_result IS NOT 0)
+     + (SELECT count(*) FROM tasks k WHERE k.tree_id = t.id AND k.status = 'pending'
+            AND k.type IN {REPLY_TYPES} AND {LIVE}), NULL
+  FROM trees t WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+UNION ALL
+SELECT 'parent', p.id, p.tree_id, p.role, p.depth, t.max_children_count,
+       (SELECT count(*) FROM messages c WHERE c.parent_id = p.id AND c.deleted = 0 AND c.review_result IS NOT 0)
+     + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
+            AND k.type IN {REPLY_TYPES} AND {LIVE}), NULL
+  FROM trees t JOIN messages p ON p.tree_id = t.id
+ WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+   AND p.deleted = 0 AND p.review_result = 1 AND p.depth < t.max_depth
+   AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
+        AND k.type IN {REPLY_TYPES} AND k.created_at >= :recent AND {LIVE})
+   AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = p.id
+        AND k.type IN {REPLY_TYPES} AND k.status = 'pending' AND {LIVE})
+   AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.parent_id = p.id AND c.user_id = :user
+        AND c.deleted = 0 AND c.review_result IS NOT 0)
+   AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = p.id
+        AND e.user_id = :user AND e.emoji = '_skip_reply')
+UNION ALL
+SELECT 'rank', p.id, p.tree_id, p.role, NULL,
+       (SELECT count(*) FROM rankings r WHERE r.parent_id = p.id)
+     + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
+            AND k.type IN {RANK_TYPES} AND {LIVE}), NULL, NULL
+  FROM (SELECT c.parent_id AS pid FROM trees t JOIN messages c ON c.tree_id = t.id
+         WHERE t.lang = :lang AND t.state = 'ranking' AND t.active = 1
+           AND c.deleted = 0 AND c.review_result = 1 AND c.role IN :ranked_roles
+         GROUP BY c.parent_id HAVING count(*) > 1 AND sum(c.user_id = :user) = 0) sibling_sets
+  JOIN messages p ON p.id = sibling_sets.pid
+ WHERE p.deleted = 0
+   AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.user_id = :user AND r.parent_id = p.id)
+   AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = p.id
+        AND k.type IN {RANK_TYPES} AND k.status IN ('pending', 'skipped'))
+   AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = p.id
+        AND e.user_id = :user AND e.emoji = '_skip_ranking')"""
+
+
+@dataclass
+class HandOutSnapshot:
+    user_found: bool = False
+    user_enabled: bool = False
+    user_deleted: bool = False
+    pending: int = 0
+    pipeline: tuple[int, int, int] = (0, 0, 0)
+    prompts_to_review: list[str] = field(default_factory=list)
+    replies_to_review: list[tuple[str, str, str]] = field(default_factory=list)  # (message id, role, tree id)
+    tree_sizes: list[tuple[str, int, int]] = field(default_factory=list)  # (tree id, goal, size)
+    reply_parents: list[dict[str, Any]] = field(default_factory=list)
+    rankings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _in(values: Iterable[Any]) -> str:
@@ -85,16 +174,6 @@ class Repository:
     async def user(self, user_id: int) -> UserRow | None:
         row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
         return None if row is None else user_from(row)
-
-    async def user_with_pending_tasks(self, user_id: int, since: float) -> tuple[UserRow | None, int]:
-        """The user and how many of their tasks created since `since` are still pending, in one read."""
-        row = await self._one(
-            """SELECT u.*, (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.created_at >= ?
-                            AND k.status = 'pending') AS pending
-               FROM users u WHERE u.id = ?""",
-            (since, user_id),
-        )
-        return (None, 0) if row is None else (user_from(row), int(row["pending"]))
 
     async def user_by_username(self, auth_method: str, username: str) -> UserRow | None:
         row = await self._one("SELECT * FROM users WHERE auth_method = ? AND username = ?", (auth_method, username))
@@ -205,18 +284,6 @@ class Repository:
         if active_only:
             sql += " AND active = 1"
         return int(await self._scalar(sql, (lang, state)))
-
-    async def pipeline_counts(self, lang: str) -> tuple[int, int, int]:
-        """(active growing, active in initial review, waiting in the lottery) for one language, in one read."""
-        row = await self._one(
-            """SELECT coalesce(sum(state = 'growing' AND active = 1), 0),
-                      coalesce(sum(state = 'initial_prompt_review' AND active = 1), 0),
-                      coalesce(sum(state = 'prompt_lottery_waiting'), 0)
-               FROM trees WHERE lang = ? AND state IN ('growing', 'initial_prompt_review', 'prompt_lottery_waiting')""",
-            (lang,),
-        )
-        assert row is not None
-        return int(row[0]), int(row[1]), int(row[2])
 
     async def tree_ids_in_state(self, state: str, lang: str | None = None) -> list[str]:
         if lang is None:
@@ -367,6 +434,27 @@ class Repository:
             (message_id,),
         )
         return [message_from(r) for r in rows]
+
+    async def conversation_and_children(
+        self, message_id: str, roles: Sequence[str]
+    ) -> tuple[list[MessageRow], list[MessageRow]]:
+        """The path from the root to `message_id` (root first) and its accepted, undeleted children of the
+        given roles (by id), in one round trip."""
+        rows = await self._all(
+            f"""WITH RECURSIVE path(id, parent_id, n) AS (
+                   SELECT id, parent_id, 0 FROM messages WHERE id = :id
+                   UNION ALL
+                   SELECT m.id, m.parent_id, path.n + 1 FROM messages m JOIN path ON m.id = path.parent_id
+               )
+               SELECT 0 AS part, -path.n AS pos, m.* FROM path JOIN messages m ON m.id = path.id
+               UNION ALL
+               SELECT 1, 0, m.* FROM messages m WHERE m.parent_id = :id AND m.deleted = 0
+                   AND m.review_result = 1 AND m.role IN {_in(roles)}""",
+            {"id": message_id},
+        )
+        rows.sort(key=lambda r: (r["part"], r["pos"], r["id"]))
+        path = [message_from(r) for r in rows if r["part"] == 0]
+        return path, [message_from(r) for r in rows if r["part"] == 1]
 
     async def messages_by_ids(self, ids: Sequence[str]) -> dict[str, MessageRow]:
         if not ids:
@@ -530,71 +618,63 @@ class Repository:
 
     # ------------------------------------------------------------------ hand-out candidates
 
-    async def prompts_needing_review(self, lang: str, user_id: int, required: int, now: float) -> list[str]:
+    async def hand_out_snapshot(
+        self,
+        lang: str,
+        user_id: int,
+        *,
+        now: float,
+        pending_since: float,
+        recent_since: float,
+        prompt_reviews: int,
+        reply_reviews: int,
+        ranked_roles: Sequence[str],
+    ) -> HandOutSnapshot:
+        """Everything a hand-out decides on, for one user and language, in one statement (one round trip)."""
         rows = await self._all(
-            f"""SELECT m.id FROM trees t JOIN messages m ON m.id = t.id
-                WHERE t.lang = :lang AND t.state = 'initial_prompt_review' AND t.active = 1
-                  AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
-                  AND {REVIEWABLE}
-                ORDER BY m.id""",
-            {"lang": lang, "user": user_id, "required": required, "now": now},
+            HAND_OUT_SQL.replace(":ranked_roles", _in(ranked_roles)),
+            {
+                "lang": lang,
+                "user": user_id,
+                "now": now,
+                "pending_since": pending_since,
+                "recent": recent_since,
+                "prompt_reviews": prompt_reviews,
+                "reply_reviews": reply_reviews,
+            },
         )
-        return [r[0] for r in rows]
-
-    async def replies_needing_review(
-        self, lang: str, user_id: int, required: int, now: float
-    ) -> list[tuple[str, str, str]]:
-        """(message id, role, tree id) of replies in growing trees that still need reviews this user may give."""
-        rows = await self._all(
-            f"""SELECT m.id, m.role, m.tree_id FROM trees t JOIN messages m ON m.tree_id = t.id
-                WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
-                  AND m.parent_id IS NOT NULL AND m.deleted = 0 AND m.review_result IS NULL
-                  AND m.user_id != :user
-                  AND {REVIEWABLE}
-                ORDER BY m.id""",
-            {"lang": lang, "user": user_id, "required": required, "now": now},
-        )
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    async def growing_tree_sizes(self, lang: str, now: float) -> list[tuple[str, int, int]]:
-        """(tree id, goal, size) of active growing trees, where size counts undeleted accepted and pending
-        messages plus reply slots held by live tasks."""
-        rows = await self._all(
-            f"""SELECT t.id, t.goal_tree_size,
-                   (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.deleted = 0
-                        AND m.review_result IS NOT 0)
-                 + (SELECT count(*) FROM tasks k WHERE k.tree_id = t.id AND k.status = 'pending'
-                        AND k.type IN {REPLY_TYPES} AND {LIVE})
-                FROM trees t WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
-                ORDER BY t.id""",
-            {"lang": lang, "now": now},
-        )
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    async def reply_parents(self, lang: str, user_id: int, now: float, recent_since: float) -> list[dict[str, Any]]:
-        """Accepted, undeleted messages of active growing trees that could take a reply from this user,
-        with their live children plus held reply slots, and the tree's shape limits."""
-        rows = await self._all(
-            f"""SELECT p.id, p.tree_id, p.role, p.depth, t.max_depth, t.max_children_count,
-                   (SELECT count(*) FROM messages c WHERE c.parent_id = p.id AND c.deleted = 0
-                        AND c.review_result IS NOT 0)
-                 + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
-                        AND k.type IN {REPLY_TYPES} AND {LIVE}) AS children
-                FROM trees t JOIN messages p ON p.tree_id = t.id
-                WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
-                  AND p.deleted = 0 AND p.review_result = 1 AND p.depth < t.max_depth
-                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
-                        AND k.type IN {REPLY_TYPES} AND k.created_at >= :recent AND {LIVE})
-                  AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = p.id
-                        AND k.type IN {REPLY_TYPES} AND k.status = 'pending' AND {LIVE})
-                  AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.parent_id = p.id AND c.user_id = :user
-                        AND c.deleted = 0 AND c.review_result IS NOT 0)
-                  AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = p.id
-                        AND e.user_id = :user AND e.emoji = '_skip_reply')
-                ORDER BY p.id""",
-            {"lang": lang, "user": user_id, "now": now, "recent": recent_since},
-        )
-        return [dict(r) for r in rows]
+        snap = HandOutSnapshot()
+        for kind, id_, tree_id, role, depth, a, b, c in rows:
+            if kind == "user":
+                snap.user_found, snap.user_enabled, snap.user_deleted, snap.pending = True, bool(a), bool(b), int(c)
+            elif kind == "pipeline":
+                snap.pipeline = (int(a), int(b), int(c))
+            elif kind == "prompt":
+                snap.prompts_to_review.append(id_)
+            elif kind == "review":
+                snap.replies_to_review.append((id_, role, tree_id))
+            elif kind == "size":
+                snap.tree_sizes.append((tree_id, int(a), int(b)))
+            elif kind == "parent":
+                snap.reply_parents.append(
+                    {
+                        "id": id_,
+                        "tree_id": tree_id,
+                        "role": role,
+                        "depth": depth,
+                        "max_children_count": a,
+                        "children": b,
+                    }
+                )
+            else:
+                snap.rankings.append({"id": id_, "tree_id": tree_id, "role": role, "rankings": int(a)})
+        # Sorted here rather than in SQL, where ORDER BY over the compound costs more than these sorts.
+        snap.prompts_to_review.sort()
+        snap.replies_to_review.sort()
+        snap.tree_sizes.sort()
+        snap.reply_parents.sort(key=itemgetter("id"))
+        snap.rankings.sort(key=itemgetter("id"))
+        return snap
 
     async def ranking_parents(self, lang: str, user_id: int, roles: Sequence[str], now: float) -> list[dict[str, Any]]:
         """Parents in active ranking trees with more than one accepted child of the given roles, that this
