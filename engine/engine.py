@@ -162,7 +162,8 @@ class Engine:
                 task_type = TaskType(task_type)
             except ValueError:
                 raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
-        async with self.db.transaction() as repo:
+        # A reservation lost to a power cut costs nothing: the member is told the task is gone and asks again.
+        async with self.db.transaction(durable=False) as repo:
             snap = await self._snapshot(repo, user_id, lang)
             if snap.pending >= self.cfg.max_pending_tasks_per_user:
                 raise errors.TooManyPending()

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -18,6 +18,7 @@ from storage import integrity
 from storage.repository import Repository
 
 MEMORY = ":memory:"
+Synchronous = Literal["full", "normal"]
 log = logging.getLogger(__name__)
 
 
@@ -58,9 +59,11 @@ class Database:
 
     CHECKPOINT_EVERY = 200  # write transactions between background checkpoints
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, synchronous: Synchronous = "full") -> None:
         self._conn = conn
         self.path = path
+        self.synchronous = synchronous
+        self._sync_now = synchronous  # the connection's current PRAGMA synchronous
         self._lock = asyncio.Lock()
         self._repo = Repository(conn)
         self._writes = 0
@@ -68,7 +71,17 @@ class Database:
         self._checkpoint_task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str], *, migrate: bool = True) -> Database:
+    async def open(
+        cls, path: str | os.PathLike[str], *, migrate: bool = True, synchronous: Synchronous = "full"
+    ) -> Database:
+        """Open (creating it owner-only) and migrate the database at `path`.
+
+        With `synchronous="full"` every durable commit syncs the WAL to disk, so an acknowledged write
+        survives a power cut or an operating-system crash too; with "normal" commits survive a crash of
+        the process only (SQLite's WAL guarantees), which is faster.
+        """
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
         path = str(path)
         if path != MEMORY:
             _create_private(Path(path))
@@ -76,7 +89,7 @@ class Database:
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.execute("PRAGMA temp_store=MEMORY")
@@ -84,7 +97,7 @@ class Database:
             # inside a request's COMMIT, where they were the slowest 1% of hand-outs.
             await conn.execute(f"PRAGMA wal_autocheckpoint={0 if path != MEMORY else 1000}")
             await conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the active trees and hot indexes stay in memory
-            db = cls(conn, path)
+            db = cls(conn, path, synchronous)
             if migrate:
                 await db.migrate()
         except BaseException:
@@ -144,10 +157,23 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[Repository]:
-        """A unit of work: commit on success, roll back on any exception."""
+    async def transaction(self, *, write: bool = True, durable: bool = True) -> AsyncIterator[Repository]:
+        """A unit of work: commit on success, roll back on any exception.
+
+        A write that is not `durable` (a task reservation, which a member can simply ask for again)
+        commits without syncing the disk; the next durable commit syncs it along with its own rows.
+        """
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write:
+                wanted = "normal" if not durable else self.synchronous
+                if wanted != self._sync_now:
+                    # One round trip: the pragma is only allowed outside a transaction.
+                    await self._conn.executescript(f"PRAGMA synchronous={wanted.upper()}; BEGIN IMMEDIATE")
+                    self._sync_now = wanted
+                else:
+                    await self._conn.execute("BEGIN IMMEDIATE")
+            else:
+                await self._conn.execute("BEGIN")
             try:
                 yield self._repo
             except BaseException:
