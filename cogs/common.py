@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from engine.errors import DomainError
+from engine.errors import DomainError, UserNotFound
 
 if TYPE_CHECKING:
     from bot.bot import Grove
@@ -22,6 +22,7 @@ log = logging.getLogger("grove.interactions")
 PREFIX = "g"  # every custom_id Grove makes starts with "g:"
 EMBED_TEXT = 3900  # room for a text in one embed description (limit 4096)
 NO_MENTIONS = discord.AllowedMentions.none()
+STALE_COMMAND = "This command has changed since your Discord app loaded it; please try again in a minute."
 
 
 def grove(interaction: discord.Interaction) -> Grove:
@@ -75,6 +76,13 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         return
     if isinstance(original, app_commands.NoPrivateMessage):
         await _safe_send(interaction, "This command works in a server only.", [], [])
+        return
+    if isinstance(original, app_commands.TransformerError):  # an option value Discord let through but Grove can't use
+        await _safe_send(interaction, f"⚠️ “{str(original.value)[:100]}” is not a valid value for that option.", [], [])
+        return
+    if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"⚠️ {STALE_COMMAND}", [], [])
         return
     if isinstance(original, app_commands.CommandOnCooldown):
         await _safe_send(interaction, f"Slow down: try again in {original.retry_after:.0f} s.", [], [])
@@ -150,4 +158,6 @@ async def member_is_moderator(
 
 async def member_id(interaction: discord.Interaction, user: discord.abc.User | None = None) -> int:
     """The engine's id of a Discord user (created on first sight)."""
+    if user is not None and not isinstance(user, discord.User | discord.Member):
+        raise UserNotFound()  # Discord resolves user options; a bare id (a forged or stale payload) is no one
     return await grove(interaction).member_id(user or interaction.user)

@@ -50,6 +50,8 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if interaction.guild_id is None:  # guild_only() hides it in DMs; a stale or forged call still gets here
+            raise app_commands.NoPrivateMessage()
         if not await is_admin(interaction):
             raise NotPermitted("server admins (Manage Server)")
         return True

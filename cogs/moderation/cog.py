@@ -53,6 +53,8 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if interaction.guild_id is None:  # guild_only() hides it in DMs; a stale or forged call still gets here
+            raise app_commands.NoPrivateMessage()
         if not await is_moderator(interaction):
             raise NotPermitted("moderators")
         return True
@@ -131,7 +133,9 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
             channel = self.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
             try:
                 sent = await channel.fetch_message(post.discord_message_id)
-                await sent.edit(embeds=with_log_line(sent.embeds, line, self.bot.clock.now()))
+                await sent.edit(
+                    embeds=with_log_line(sent.embeds, line, self.bot.clock.now()), allowed_mentions=NO_MENTIONS
+                )
             except discord.HTTPException as exc:
                 log.warning("could not update queue post %s: %s", post.discord_message_id, exc)
 

@@ -13,7 +13,7 @@ from cogs.community.charts import render_trees
 from cogs.tasks import flow
 from cogs.tasks.cards import TITLES
 from cogs.tasks.guidelines import guidelines_for
-from cogs.tasks.items import dispatch_modal
+from cogs.tasks.items import answer_stale, dispatch_modal
 from engine import errors
 from engine.engine import normalize_lang
 from engine.types import TaskType, TreeState
@@ -44,7 +44,10 @@ class Tasks(commands.Cog):
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is discord.InteractionType.modal_submit:
-            await dispatch_modal(interaction)
+            if not await dispatch_modal(interaction):
+                await answer_stale(interaction)
+        elif interaction.type is discord.InteractionType.component:
+            await answer_stale(interaction)  # only custom_ids no Grove button takes
 
     async def _language(self, interaction: discord.Interaction, option: str | None) -> str:
         bot = grove(interaction)

@@ -18,7 +18,8 @@ from typing import Any
 import discord
 from discord import ui
 
-from cogs.common import grove, report_error
+from cogs.common import PREFIX, grove, log, report_error, send, text_back
+from engine.errors import DomainError, ErrorCode
 
 TASK_ID = r"[0-9a-f-]{36}"
 ARG = r"[A-Za-z0-9_.-]{0,40}"  # with a 36-char task id and a 12-char action: at most 94 characters
@@ -114,8 +115,48 @@ class TaskButton(ui.DynamicItem[ui.Button], template=BUTTON.pattern):
             await report_error(interaction, exc)
 
 
-class UnknownAction(Exception):
-    pass
+class UnknownAction(DomainError):
+    """A task button or form with an action Grove does not know: forged, or left from another version."""
+
+    code = ErrorCode.TASK_WRONG_KIND
+    default_message = "Grove does not know this button or form (perhaps an older version); use /task for a new card."
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+
+
+STALE_BUTTON = "This button is out of date or not one of Grove's; nothing was changed. Use /task for a new card."
+STALE_FORM = "This form is out of date or not one of Grove's; nothing was stored. Use /task for a new card."
+
+
+def is_persistent_item(custom_id: str) -> bool:
+    """Whether a DynamicItem (every button Grove makes is one) takes this custom_id, so it will be answered."""
+    pending: list[type] = [ui.DynamicItem]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        template = getattr(cls, "__discord_ui_compiled_template__", None)
+        if template is not None and template.fullmatch(custom_id):
+            return True
+    return False
+
+
+async def answer_stale(interaction: discord.Interaction) -> None:
+    """Answer a Grove component or form that nothing handles (its custom_id starts with "g:" but fits no grammar):
+    a clear word instead of Discord's "This interaction failed"; any text typed into a form is given back."""
+    data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+    if not str(data.get("custom_id", "")).startswith(f"{PREFIX}:"):
+        return
+    try:
+        if interaction.type is discord.InteractionType.modal_submit:
+            typed = [v for v in modal_values(list(data.get("components", []))).values() if isinstance(v, str) and v]
+            embeds, files = text_back("\n\n".join(typed))
+            await send(interaction, f"⚠️ {STALE_FORM}", embeds=embeds, files=files)
+        elif interaction.type is discord.InteractionType.component and not is_persistent_item(data["custom_id"]):
+            await send(interaction, f"⚠️ {STALE_BUTTON}")
+    except discord.HTTPException as exc:  # the interaction expired meanwhile: nothing more to do
+        log.warning("could not answer stale custom_id %r of user %s: %s", data["custom_id"], interaction.user.id, exc)
 
 
 def modal_values(components: list[dict[str, Any]]) -> dict[str, Any]:
@@ -123,6 +164,8 @@ def modal_values(components: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def visit(c: dict[str, Any]) -> None:
+        if not isinstance(c, dict):  # not a component: ignore rather than fail on a malformed submit
+            return
         if "custom_id" in c and ("value" in c or "values" in c):
             out[c["custom_id"]] = c["value"] if "value" in c else list(c["values"])
         for child in c.get("components", ()) or ():
@@ -142,7 +185,7 @@ async def dispatch_modal(interaction: discord.Interaction) -> bool:
     if match is None:
         return False
     handler = MODAL_ACTIONS.get(match["action"])
-    values = modal_values(list(data.get("components", [])))
+    values = modal_values(list(data.get("components") or []))
     try:
         if handler is None:
             raise UnknownAction(match["action"])

@@ -18,7 +18,7 @@ from cogs.tasks.cards import BODIES, Body
 from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
 from engine import errors
 from engine.labels import LABELS, LIKERT_STEPS, Widget
-from engine.types import LabelMode, Task
+from engine.types import LABEL_TYPES, LabelMode, Task
 
 PER_PAGE = 5  # top-level components of a modal
 FLAGS_PER_GROUP = 10  # options of a checkbox group
@@ -210,16 +210,23 @@ async def quick(act: Act) -> None:
     await flow.next_card(act, task, SAVED)
 
 
+def reviewable(task: Task) -> Task:
+    """The task, if it is a review: a forged review button or form on another card is refused."""
+    if task.type not in LABEL_TYPES:
+        raise errors.TaskWrongKind()
+    return task
+
+
 @on_button("review")
 async def review(act: Act) -> None:
-    task = await flow.open_task(act)
+    task = reviewable(await flow.open_task(act))
     await open_modal(act.interaction, ReviewModal(task, clean_state(task, act.arg)))
 
 
 @on_modal("review")
 async def reviewed(act: Act) -> None:
     member = await act.member()
-    task = await act.bot.engine.get_task(act.task_id, member)
+    task = reviewable(await act.bot.engine.get_task(act.task_id, member))
     state = clean_state(task, act.arg)
     all_pages, number = pages(task), page_of(task, state)
     chars = dict(zip(task.valid_labels, state, strict=True))

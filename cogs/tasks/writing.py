@@ -8,7 +8,8 @@ from discord import ui
 from cogs.tasks import flow
 from cogs.tasks.cards import BODIES, Body
 from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
-from engine.types import Task, TaskType
+from engine import errors
+from engine.types import WRITING_TYPES, Task, TaskType
 
 TEXT = "text"
 PREVIEW = "preview"
@@ -58,13 +59,17 @@ class WriteModal(ui.Modal):
 @on_button("write")
 async def write(act: Act) -> None:
     task = await flow.open_task(act)
+    if task.type not in WRITING_TYPES:  # a forged button: only writing cards have one
+        raise errors.TaskWrongKind()
     limit = min(act.bot.config.engine.message_size_limit, 4000)
     await open_modal(act.interaction, WriteModal(task, limit))
 
 
 @on_modal("write")
 async def written(act: Act) -> None:
-    text = str(act.values.get(TEXT, ""))
+    text = act.values.get(TEXT)
+    if not isinstance(text, str) or not text:  # the field is required: without it (forged, stale) keep the draft
+        raise errors.MessageEmpty("The form arrived without your text; nothing was changed. Press Write again.")
     member = await act.member()
     await act.bot.engine.save_draft(act.task_id, member, text, check=True)
     task = await act.bot.engine.get_task(act.task_id, member)

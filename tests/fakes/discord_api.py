@@ -498,3 +498,43 @@ class FakeDiscord:
         if guild_id is not None:
             out["guild_id"] = str(guild_id)
         return out
+
+
+# --- checks over recorded calls -----------------------------------------------------------------------------------
+
+MESSAGE_WRITES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("POST", re.compile(r"^/channels/\d+/messages$")),
+    ("PATCH", re.compile(r"^/channels/\d+/messages/\d+$")),
+    ("POST", re.compile(r"^/webhooks/\d+/[^/]+$")),  # interaction followups
+    ("PATCH", re.compile(r"^/webhooks/\d+/[^/]+/messages/(@original|\d+)$")),
+    ("POST", re.compile(r"^/interactions/\d+/[^/]+/callback$")),  # only types 4 (message) and 7 (update) write one
+)
+PINGS = ("everyone", "roles", "users")
+
+
+def message_write(call: Call) -> Json | None:
+    """The message body a call creates or edits (for a callback, its ``data``), or None if it writes no message."""
+    if not any(call.method == m and p.search(call.path) for m, p in MESSAGE_WRITES):
+        return None
+    body = call.json if isinstance(call.json, dict) else {}
+    if call.path.endswith("/callback"):
+        return (body.get("data") or {}) if body.get("type") in (4, 7) else None
+    return body
+
+
+def mention_leaks(calls: list[Call]) -> list[str]:
+    """Calls that create or edit a message without ``allowed_mentions`` forbidding every ping: @everyone/@here,
+    roles, users and the replied-to user (discord.py sends ``{"parse": []}`` for ``AllowedMentions.none()``)."""
+    leaks = []
+    for call in calls:
+        body = message_write(call)
+        if body is None:
+            continue
+        allowed = body.get("allowed_mentions")
+        if not isinstance(allowed, dict):
+            leaks.append(f"{call.method} {call.path}: no allowed_mentions")
+        elif set(allowed.get("parse") or ()) & set(PINGS) or allowed.get("users") or allowed.get("roles"):
+            leaks.append(f"{call.method} {call.path}: allowed_mentions {allowed}")
+        elif allowed.get("replied_user"):
+            leaks.append(f"{call.method} {call.path}: pings the replied-to user")
+    return leaks
