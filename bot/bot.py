@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import GroveConfig
-from bot.scheduler import Job, build_scheduler, jobs
+from bot.scheduler import Job, JobRunner, jobs, start_scheduler
 from engine.clock import Clock, SystemClock
 from engine.engine import Engine
 from engine.guilds import GuildSettings
@@ -47,6 +47,7 @@ class Grove(commands.Bot):
     stats: Stats
     scheduler: AsyncIOScheduler
     jobs: list[Job]
+    job_runner: JobRunner
 
     def __init__(
         self,
@@ -89,8 +90,10 @@ class Grove(commands.Bot):
         for name in self._extensions:
             await self.load_extension(name)
         self.jobs = jobs(self.engine, self.stats, self.config.scheduler)
-        self.scheduler = build_scheduler(self.jobs, self.config.scheduler)
-        self.scheduler.start(paused=not self._start_jobs)
+        self.job_runner = JobRunner(self.db, self.clock)  # remembers runs, so overdue jobs catch up at start-up
+        self.scheduler = await start_scheduler(
+            self.jobs, self.config.scheduler, self.job_runner, paused=not self._start_jobs
+        )
         if self.config.discord.dev_guild_id:
             guild = discord.Object(self.config.discord.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

@@ -1,18 +1,37 @@
-"""`config.toml`: the bot's settings, validated by pydantic. A bad value is reported with its key."""
+"""`config.toml`: the bot's settings, validated by pydantic. A bad value is reported with its key.
+
+The file is validated strictly: TOML has real types, so a quoted number, a 1 for true or a float
+where a whole number belongs is a mistake to report, not to guess around. Discord ids alone may also
+be written as digit strings, the way Discord's client copies them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
 
 from engine.config import EngineConfig
 
 TOKEN_ENV = "DISCORD_TOKEN"
-Snowflake = Annotated[int, Field(gt=0, lt=1 << 64)]
 Minutes = Annotated[float, Field(gt=0, le=7 * 24 * 60)]
+SNOWFLAKE_MAX = (1 << 64) - 1
+
+
+def _snowflake(value: object) -> int:
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= SNOWFLAKE_MAX:
+        raise ValueError(f"must be a Discord id: a whole number from 1 to {SNOWFLAKE_MAX}")
+    return value
+
+
+Snowflake = Annotated[int, PlainValidator(_snowflake)]
 
 
 class _Section(BaseModel):
@@ -42,6 +61,13 @@ class DiscordSettings(_Section):
 
 class DatabaseSettings(_Section):
     path: Path = Path("grove.db")
+
+    @field_validator("path")
+    @classmethod
+    def _file(cls, v: Path) -> Path:
+        if str(v) in ("", "."):
+            raise ValueError("must name a file")
+        return v
 
 
 class SchedulerSettings(_Section):
@@ -98,12 +124,20 @@ def load_config(path: Path | None) -> GroveConfig:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    problems = _drop_unrepresentable(data, ())
     try:
-        config = GroveConfig.model_validate(data)
+        # JSON mode: strict types, yet TOML arrays may fill tuples and strings paths and URLs.
+        config = GroveConfig.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        problems += [_describe(e) for e in exc.errors()]
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
     if not Path(config.database.path).is_absolute():
         config = config.model_copy(
             update={"database": DatabaseSettings(path=Path(path).resolve().parent / config.database.path)}
@@ -111,10 +145,83 @@ def load_config(path: Path | None) -> GroveConfig:
     return config
 
 
-def _describe(error: dict) -> str:
-    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
-    if error["type"] == "missing":
+def _drop_unrepresentable(table: dict[str, Any], loc: tuple[str | int, ...]) -> list[str]:
+    """Remove (and describe) the values no setting can take: dates and times, infinities and NaN."""
+    problems = []
+    for key, value in list(table.items()):
+        if isinstance(value, dict):
+            problems += _drop_unrepresentable(value, (*loc, key))
+        elif found := _unrepresentable(value, (*loc, key)):
+            problems += found
+            del table[key]
+    return problems
+
+
+def _unrepresentable(value: object, loc: tuple[str | int, ...]) -> list[str]:
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _unrepresentable(item, (*loc, i))]
+    if isinstance(value, dict):
+        return [p for k, item in value.items() for p in _unrepresentable(item, (*loc, k))]
+    if isinstance(value, dt.date | dt.time):  # a datetime is a date
+        return [f"{_key(loc)}: a date or time is not a valid value here (got {value})"]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{_key(loc)}: must be a finite number (got {value})"]
+    return []
+
+
+TOML_TYPES = {
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "tuple_type": "must be an array",
+    "list_type": "must be an array",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "url_type": "must be a URL string",
+    "path_type": "must be a string",
+}
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    key = _key(tuple(error["loc"]))
+    kind, given = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        return f"{key}: unknown {'section' if len(error['loc']) == 1 and isinstance(given, dict) else 'key'}"
+    if kind == "missing":
         return f"{key}: required"
-    return f"{key}: {error['msg'].removeprefix('Value error, ')}"
+    reason = TOML_TYPES.get(kind) or error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    if kind == "value_error" and (field := _leading_field(tuple(error["loc"]), reason)):
+        # a check across a section's fields ("min_goal_tree_size must not exceed …"): name the field as the key
+        key, reason = f"{key}.{field}", reason.removeprefix(field).lstrip()
+    if not isinstance(given, dict | list):  # a table or an array speaks for itself in the file
+        reason += f" (got {_shown(given)})"
+    return f"{key}: {reason}"
+
+
+def _leading_field(loc: tuple[str | int, ...], reason: str) -> str | None:
+    """The field of the section at `loc` that `reason` starts with, if any."""
+    model: type[BaseModel] = GroveConfig
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        if info is None or not (isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)):
+            return None
+        model = info.annotation
+    word = reason.split(" ", 1)[0]
+    return word if word in model.model_fields else None
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = json.dumps(value) if isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,22 +1,41 @@
-"""Scheduled jobs: thin async functions over the engine, registered on an in-memory APScheduler at start-up.
+"""Scheduled jobs: thin async functions over the engine, on an in-memory APScheduler rebuilt at start-up.
 
 The database is the source of truth; every job is idempotent, so a missed or repeated run only
-does its work later or finds nothing to do.
+does its work later or finds nothing to do. What the scheduler must remember across a restart is
+kept in the database too: each job's last successful run (table `job_runs`, storage/jobs.py).
+
+Catch-up after downtime (the policy):
+- A run is recorded only when it succeeds, with the injected clock's time at which it began. A run
+  that raises is logged (`_log_failure`) and simply tried again at the next tick.
+- At start-up, a job that never ran, or whose last run began an interval or more ago, is overdue.
+  Overdue jobs run once, soon: their interval job's first tick is set `CATCH_UP_GAP` seconds apart,
+  in the order of `jobs()`, so the first interactions after a restart do not queue behind all
+  eleven at once. One run covers any number of missed intervals (the jobs work from the state of
+  the database, not per interval), and the ticks after it follow the interval from there.
+- A job that is not overdue keeps its rhythm: its first tick is at its last run plus its interval.
+- A job never runs twice at once. The catch-up is the interval job's own first tick, so APScheduler's
+  max_instances=1 and coalesce=True cover it; and every run goes through `JobRunner.run`, which holds
+  a per-job lock: a trigger that arrives while the job runs is skipped, not queued.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_SCHEDULER_SHUTDOWN, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import SchedulerSettings
+from engine.clock import Clock
 from engine.engine import Engine
 from engine.stats import Stats, TimeFrame
+from storage import jobs as job_runs
+from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +94,123 @@ def jobs(engine: Engine, stats: Stats, settings: SchedulerSettings) -> list[Job]
     ]
 
 
-def build_scheduler(job_list: list[Job], settings: SchedulerSettings) -> AsyncIOScheduler:
-    """An AsyncIOScheduler (in-memory store) holding `job_list`; start it inside the running loop."""
+CATCH_UP_GAP = 1.0  # seconds between the catch-up runs of overdue jobs at start-up
+SKIPPED = object()  # JobRunner.run's result when the job was already running
+
+
+class JobRunner:
+    """Runs jobs one instance per job at a time and records each success in `job_runs`."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._stopping = False
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def is_running(self, job_id: str) -> bool:
+        lock = self._locks.get(job_id)
+        return lock is not None and lock.locked()
+
+    def stop(self) -> None:
+        """The scheduler is shutting down (it cancels the runs under way): start nothing more, and let a
+        run cut short go unrecorded, to catch up at the next start, rather than be reported as a failure."""
+        self._stopping = True
+
+    async def run(self, job: Job) -> object:
+        """One pass of `job` and its record; `SKIPPED` if a pass of it is already under way."""
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        if lock.locked():  # checked and taken with no await in between: no other task can slip in
+            log.info("scheduled job %s is still running; this trigger is skipped", job.id)
+            return SKIPPED
+        if self._stopping:
+            return SKIPPED
+        async with lock:
+            started = self._clock.now()
+            try:
+                result = await job.run()
+                async with self._db.transaction() as repo:
+                    await job_runs.record_run(repo, job.id, started, self._clock.now())
+            except (Exception, asyncio.CancelledError) as exc:
+                if not self._stopping:
+                    raise
+                log.info("scheduled job %s was cut short by the shutdown (%r); it catches up later", job.id, exc)
+                return SKIPPED
+            return result
+
+    async def last_runs(self) -> dict[str, float]:
+        async with self._db.read() as repo:
+            return await job_runs.last_runs(repo)
+
+
+def is_overdue(job: Job, last_run: float | None, now: float) -> bool:
+    """A job that never ran, or whose last run began an interval or more ago."""
+    return last_run is None or now - last_run >= job.minutes * 60
+
+
+def first_runs(
+    job_list: list[Job], last_runs: Mapping[str, float], now: float, gap: float = CATCH_UP_GAP
+) -> dict[str, float]:
+    """Seconds from start-up to each job's first tick: overdue jobs staggered `gap` apart from 0,
+    the others at their last run plus their interval."""
+    delays: dict[str, float] = {}
+    overdue = 0
+    for job in job_list:
+        last, interval = last_runs.get(job.id), job.minutes * 60
+        if last is None or is_overdue(job, last, now):
+            delays[job.id] = overdue * gap
+            overdue += 1
+        else:  # a last run "in the future" (the clock was set back) waits one interval at most
+            delays[job.id] = min(last + interval - now, interval)
+    return delays
+
+
+def build_scheduler(
+    job_list: list[Job],
+    settings: SchedulerSettings,
+    runner: JobRunner,
+    delays: Mapping[str, float] | None = None,
+) -> AsyncIOScheduler:
+    """An AsyncIOScheduler (in-memory store) holding `job_list`, each job's first tick `delays[id]`
+    seconds from now (default: one interval); start it inside the running loop."""
     scheduler = AsyncIOScheduler(
         job_defaults={"misfire_grace_time": settings.misfire_grace_seconds, "coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
+    start = dt.datetime.now(dt.UTC)  # APScheduler keeps wall-clock time; only the delays come from our clock
     for job in job_list:
+        delay = job.minutes * 60 if delays is None else delays[job.id]
         scheduler.add_job(
-            job.run,
+            runner.run,
             IntervalTrigger(minutes=job.minutes, timezone="UTC"),
+            args=(job,),
             id=job.id,
             name=job.what,
             replace_existing=True,
+            next_run_time=start + dt.timedelta(seconds=delay),
         )
     scheduler.add_listener(_log_failure, EVENT_JOB_ERROR)
+    scheduler.add_listener(lambda _event: runner.stop(), EVENT_SCHEDULER_SHUTDOWN)
+    return scheduler
+
+
+async def start_scheduler(
+    job_list: list[Job],
+    settings: SchedulerSettings,
+    runner: JobRunner,
+    *,
+    paused: bool = False,
+    gap: float = CATCH_UP_GAP,
+) -> AsyncIOScheduler:
+    """Build and start the scheduler with overdue jobs caught up first (see the module docstring)."""
+    last_runs, now = await runner.last_runs(), runner.now()
+    delays = first_runs(job_list, last_runs, now, gap)
+    overdue = [job.id for job in job_list if is_overdue(job, last_runs.get(job.id), now)]
+    scheduler = build_scheduler(job_list, settings, runner, delays)
+    scheduler.start(paused=paused)
+    log.info("scheduler started%s; catching up %s", " (paused)" if paused else "", ", ".join(overdue) or "nothing")
     return scheduler
 
 

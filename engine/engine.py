@@ -378,7 +378,8 @@ class Engine:
             row = await self._own_task(repo, task_id, user_id)
             if TaskType(row.type) not in WRITING_TYPES:
                 raise errors.TaskWrongKind("Only writing tasks keep drafts.", text=text)
-            await repo.set_draft(task_id, text)
+            if row.status in (TaskStatus.PENDING, TaskStatus.EXPIRED, TaskStatus.CANCELLED):
+                await repo.set_draft(task_id, text)  # a done or skipped task needs no draft; the text comes back
         if check:
             self._check_open(row, text)
             policy.clean_reply_text(text, self.cfg)
