@@ -16,6 +16,7 @@ from storage.database import Database
 from tests.discord_env import Env
 from tests.driver import Driver
 from tests.fakes import DiscordErrorLog, FakeDiscord
+from tests.fakes.discord_api import mention_leaks
 
 
 @pytest.fixture
@@ -87,6 +88,8 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
         yield fake
     discord.http.Route.BASE = base
     fake.assert_clean()
+    # Whatever a test did, nothing Grove posted or edited may ping @everyone, @here, a role or a member.
+    assert mention_leaks(fake.calls) == []
 
 
 @pytest.fixture
