@@ -62,6 +62,9 @@ def text_back(text: str) -> tuple[list[discord.Embed], list[discord.File]]:
     return [], [discord.File(data, filename="your-text.txt", description="Your text (nothing was lost)")]
 
 
+UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered after its 3 s or expired
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """The one place errors become messages: domain errors are told plainly, others are logged with an id."""
     original = getattr(error, "original", None) or error
@@ -83,6 +86,11 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
         await _safe_send(interaction, f"⚠️ {STALE_COMMAND}", [], [])
+        return
+    if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
+        # Discord allows 3 s for the first answer; past that nobody can be told. Whatever the engine stored
+        # stays stored, and a second press is answered (e.g. "already done").
+        log.warning("answered user %s too late; Discord dropped the interaction: %s", interaction.user.id, original)
         return
     if isinstance(original, app_commands.CommandOnCooldown):
         await _safe_send(interaction, f"Slow down: try again in {original.retry_after:.0f} s.", [], [])

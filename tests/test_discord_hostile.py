@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -517,3 +518,24 @@ def test_the_ping_check_can_fail() -> None:
     modal = Call("POST", "/interactions/1/t/callback", {}, {"type": 9, "data": {"custom_id": "g:m:x"}})
     assert mention_leaks([ok, reply, modal]) == []
     assert len(mention_leaks([bare, roles, user, update])) == 4
+
+
+# ---------------------------------------------------------------------------------------------- answered too late
+
+
+async def test_an_answer_after_discords_3_seconds_loses_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """Past 3 s Discord refuses the first answer (10062): Grove logs a warning, not an error, and what the engine
+    stored stays stored; the member's second press is answered normally."""
+    card, task_id = await draft_card(env, env.alice, "written while Discord was slow")
+    env.fake.too_late = True
+    with caplog.at_level(logging.WARNING, logger="grove"):
+        await env.sim.click(card.message, f"g:t:{task_id}:submit", env.alice)
+        await env.sim.slash("task", env.bob, type="initial_prompt")
+    assert "too late" in caplog.text
+    member = await env.member_id(env.alice)
+    async with env.bot.db.read() as repo:
+        assert [m.text for m in await repo.messages_of_user(member)] == ["written while Discord was slow"]
+    assert (await env.bot.engine.get_task(task_id, member)).status is TaskStatus.DONE
+    env.fake.too_late = False
+    again = await env.sim.click(card.message, f"g:t:{task_id}:submit", env.alice)
+    assert "already done" in again.text()

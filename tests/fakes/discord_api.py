@@ -107,6 +107,7 @@ class FakeDiscord:
         self.members: dict[tuple[int, int], Json] = {}
         self.attachments: dict[int, bytes] = {}
         self.gateway_url: str | None = None
+        self.too_late = False  # when set, every interaction callback fails as Discord's does after 3 s (10062)
         self._tokens: dict[str, int] = {}  # token -> interaction id
         self._original: dict[str, int] = {}  # token -> message id of @original
         self._command_ids: dict[tuple[int | None, str], int] = {}
@@ -377,6 +378,8 @@ class FakeDiscord:
         @r("POST", r"^/interactions/(\d+)/([^/]+)/callback$")
         def callback(call: Call, m: re.Match[str]) -> Any:
             iid, token = int(m[1]), m[2]
+            if self.too_late:
+                return error(404, "Unknown interaction", 10062)
             if iid in self.callbacks:
                 return error(400, "Interaction has already been acknowledged.", 40060)
             self.callbacks[iid] = call
