@@ -82,7 +82,7 @@ class Grove(commands.Bot):
         await super().login(token)
 
     async def setup_hook(self) -> None:
-        self.db = await Database.open(self.config.database.path)
+        self.db = await Database.open(self.config.database.path, synchronous=self.config.database.synchronous)
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
         self.settings = GuildSettings(self.db, self.clock)

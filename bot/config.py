@@ -12,7 +12,7 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
 
@@ -61,6 +61,9 @@ class DiscordSettings(_Section):
 
 class DatabaseSettings(_Section):
     path: Path = Path("grove.db")
+    # "full": an acknowledged contribution is on disk before the member is told (survives a power cut);
+    # "normal": it survives a crash of the process only, and each commit skips a disk sync.
+    synchronous: Literal["full", "normal"] = "full"
 
     @field_validator("path")
     @classmethod
