@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.progress import Progress
-from bot.simulation import Community, SimulationReport
+from bot.simulation import AckHook, AckLog, Community, SimulationReport
 from engine.check import check_database
 from engine.clock import FakeClock
 from engine.config import EngineConfig
@@ -53,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seed", type=int, default=0, help="seed; the same seed on the same database gives the same result"
     )
     sim.add_argument("--langs", type=_langs, default=("en",), help="comma-separated languages (default en)")
+    sim.add_argument(
+        "--ack-log",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append one JSON line per acknowledged result (kind, id, task) to FILE, written after its "
+        "transaction commits and before the next action: a witness for crash tests",
+    )
 
     exp = sub.add_parser("export", help="write the dataset as oasst JSON Lines (gzip when --out ends in .gz)")
     exp.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
@@ -110,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return asyncio.run(_check(args.db))
         if args.command == "simulate":
-            return asyncio.run(_simulate(args.db, args.users, args.trees, args.seed, args.langs))
+            return asyncio.run(_simulate(args.db, args.users, args.trees, args.seed, args.langs, args.ack_log))
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "import":
@@ -323,7 +331,14 @@ async def _stats(path: Path, lang: str | None, as_json: bool) -> int:
 
 
 async def run_simulation(
-    db: Database, *, users: int, trees: int, seed: int, langs: Sequence[str], progress: Progress | None = None
+    db: Database,
+    *,
+    users: int,
+    trees: int,
+    seed: int,
+    langs: Sequence[str],
+    progress: Progress | None = None,
+    on_acknowledged: AckHook | None = None,
 ) -> SimulationReport:
     """Continue the database's history with a seeded community until `trees` trees are exported."""
     async with db.read() as repo:
@@ -332,19 +347,25 @@ async def run_simulation(
     # Mix the database's progress into the seed: a continued run must not draw the ids of an earlier one.
     stream = [seed, int(latest or 0)]
     engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(stream))
-    community = Community(engine, clock, seed=stream, langs=tuple(langs))
+    community = Community(engine, clock, seed=stream, langs=tuple(langs), on_acknowledged=on_acknowledged)
     await community.add_members(users)
     return await community.run(trees, progress=progress.update if progress else None)
 
 
-async def _simulate(path: Path, users: int, trees: int, seed: int, langs: Sequence[str]) -> int:
+async def _simulate(
+    path: Path, users: int, trees: int, seed: int, langs: Sequence[str], ack_log: Path | None = None
+) -> int:
     db = await Database.open(path)
+    witness = None
     try:
+        witness = AckLog(ack_log) if ack_log else None
         started = time.perf_counter()
-        report = await run_simulation(db, users=users, trees=trees, seed=seed, langs=langs)
+        report = await run_simulation(db, users=users, trees=trees, seed=seed, langs=langs, on_acknowledged=witness)
         counts = await Engine(db).tree_counts()
     finally:
         await db.close()
+        if witness:
+            witness.close()
     print(
         f"{path}: {report.actions} actions by {users} members in {time.perf_counter() - started:.1f}s; "
         f"{counts[TreeState.READY_FOR_EXPORT]} trees ready for export; {report.stopped_because}"

@@ -5,9 +5,13 @@ Deterministic for a seed: the engine's randomness, the members' choices and the 
 
 from __future__ import annotations
 
+import json
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -38,6 +42,39 @@ class SimulationReport:
     acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of every acknowledged result
 
 
+# Called once per acknowledged result, after its transaction committed: (kind, id, task id). The id is the
+# message's for a "message", else the task's ("label", "ranking", "skip").
+AckHook = Callable[[str, str, str], None]
+
+
+class AckLog:
+    """An external witness of what the engine acknowledged: one JSON line per result, appended to a file.
+
+    Each line reaches the operating system (flushed) before the simulation acts again, so it survives the
+    process being killed. It is not fsync'ed: the database's synchronous=NORMAL is durable against a process
+    crash, not a power cut, and the witness must not promise more than the database it witnesses.
+    """
+
+    def __init__(self, path: Path) -> None:
+        torn = path.is_file() and path.stat().st_size > 0 and not _ends_with_newline(path)
+        self._file: TextIO = path.open("a", encoding="utf-8")
+        if torn:  # an earlier run was killed mid-line: keep that fragment off this run's first line
+            self._file.write("\n")
+
+    def __call__(self, kind: str, id: str, task_id: str) -> None:
+        self._file.write(json.dumps({"kind": kind, "id": id, "task": task_id}) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
 class Community:
     def __init__(
         self,
@@ -46,8 +83,10 @@ class Community:
         *,
         seed: int | Sequence[int],
         langs: tuple[str, ...] = ("en",),
+        on_acknowledged: AckHook | None = None,
     ) -> None:
         self.engine = engine
+        self.on_acknowledged = on_acknowledged
         self.clock = clock
         self.rng = np.random.default_rng(seed)
         self.langs = langs
@@ -79,6 +118,7 @@ class Community:
         """Act until `target_exported` trees are ready for export, or nothing can move any more."""
         report = SimulationReport()
         idle = 0
+        waited = False  # whether the members have waited for held tasks to expire since anyone got a task
         while report.actions < max_actions:
             if report.actions % 25 == 0:
                 await self._run_jobs()
@@ -93,6 +133,13 @@ class Community:
             report.actions += 1
             report.outcomes[outcome] += 1
             idle = idle + 1 if outcome == "no_task" else 0
+            waited = waited and outcome == "no_task"
+            if idle > 20 * len(self.members) and not waited and self.engine.cfg.task_validity_minutes:
+                # Tasks handed out but never answered (their member gone, or a run killed) hold their slots
+                # until they expire: wait that long once, for the expiry job to free them, before giving up.
+                self.clock.advance(self.engine.cfg.task_validity_minutes * 60.0)
+                await self._run_jobs()
+                idle, waited = 0, True
             if idle > 20 * len(self.members):
                 report.exported = await self._exported()
                 report.stopped_because = "no member could get a task any more"
@@ -122,23 +169,29 @@ class Community:
             return "too_many_pending"
         if self.rng.random() < member.skipper:
             await self.engine.skip_task(task.id, member.user_id)
+            self._acknowledge(report, "skip", task.id, task.id)
             return "skipped"
         try:
             if task.kind in (TaskKind.PROMPT, TaskKind.REPLY):
                 result = await self.engine.submit_reply(task.id, member.user_id, self._text(member, task))
-                report.acknowledged.append(("message", result.message_id or ""))
+                self._acknowledge(report, "message", result.message_id or "", task.id)
             elif task.kind in (TaskKind.LABEL_PROMPT, TaskKind.LABEL_REPLY):
                 await self.engine.submit_labels(task.id, member.user_id, self._labels(member, task))
-                report.acknowledged.append(("label", task.id))
+                self._acknowledge(report, "label", task.id, task.id)
                 if member.flagger and task.conversation:
                     await self.engine.react(member.user_id, task.conversation[-1].id, Emoji.RED_FLAG)
             else:
                 ranking, not_rankable = self._ranking(task)
                 await self.engine.submit_ranking(task.id, member.user_id, ranking, not_rankable=not_rankable)
-                report.acknowledged.append(("ranking", task.id))
+                self._acknowledge(report, "ranking", task.id, task.id)
         except errors.DomainError as exc:
             return f"refused:{exc.code.name}"
         return task.kind.value
+
+    def _acknowledge(self, report: SimulationReport, kind: str, id: str, task_id: str) -> None:
+        report.acknowledged.append((kind, id))
+        if self.on_acknowledged:
+            self.on_acknowledged(kind, id, task_id)
 
     async def _choose_type(self, member: Member) -> TaskType | None:
         """Members mostly take random tasks; some ask for prompts while few trees are under way."""
