@@ -580,7 +580,7 @@ class Engine:
             current = {m.id for m in await repo.accepted_children(row.target_id or "", self._ranked_roles())}
             if not set(shown) <= current:
                 raise errors.CorruptRanking()
-            if ranking is None or (not_rankable and len(ranking) == 0):
+            if ranking is None or (not_rankable and isinstance(ranking, Sequence) and len(ranking) == 0):
                 if not not_rankable:
                     raise errors.InvalidRanking("Please order the answers, or mark them all as bad.")
                 order: list[int] | None = None
@@ -1195,8 +1195,10 @@ def normalize_lang(lang: str) -> str:
         raise errors.InvalidLanguage()
     code = lang.strip().lower().replace("_", "-")
     parts = code.split("-")
-    if not (2 <= len(parts[0]) <= 3 and parts[0].isalpha()) or any(
-        not (1 <= len(p) <= 8 and p.isalnum()) for p in parts[1:]
+    if (
+        not code.isascii()  # isalpha/isalnum accept any script's letters and digits: "日本", "ｅｎ"
+        or not (2 <= len(parts[0]) <= 3 and parts[0].isalpha())
+        or any(not (1 <= len(p) <= 8 and p.isalnum()) for p in parts[1:])
     ):
         raise errors.InvalidLanguage(f"“{lang}” is not a language code such as en, de or pt-BR.")
     return code

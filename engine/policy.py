@@ -164,7 +164,10 @@ def validate_labels(labels: Mapping[str, float], valid: Sequence[str], mandatory
             raise errors.LabelsInvalidLabel(f"“{name}” is not one of this task's labels.")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise errors.LabelsInvalidValue(f"The value of “{name}” must be a number between 0 and 1.")
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an int too large for a float is out of range too
+            v = math.inf
         if not math.isfinite(v) or not 0.0 <= v <= 1.0:
             raise errors.LabelsInvalidValue(f"The value of “{name}” must lie between 0 and 1, not {value}.")
         out[name] = v
@@ -180,7 +183,7 @@ def validate_ranking(ranking: Sequence[int], n: int) -> list[int]:
         values = [int(i) for i in ranking]
         if any(isinstance(i, bool) or int(i) != i for i in ranking):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise errors.InvalidRanking() from None
     if sorted(values) != list(range(n)):
         raise errors.InvalidRanking(f"A ranking must list each of the {n} answers exactly once.")
