@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 
 from engine.errors import DomainError, UserNotFound
+from storage.database import DatabaseBusy
 
 if TYPE_CHECKING:
     from bot.bot import Grove
@@ -65,13 +66,14 @@ def text_back(text: str) -> tuple[list[discord.Embed], list[discord.File]]:
 UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered after its 3 s or expired
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
-    """The one place errors become messages: domain errors are told plainly, others are logged with an id."""
+async def report_error(interaction: discord.Interaction, error: BaseException, *, typed: str = "") -> None:
+    """The one place errors become messages: domain errors are told plainly, others are logged with an id.
+    `typed` is text the member submitted with the interaction; it is given back when the error has none."""
     original = getattr(error, "original", None) or error
     if isinstance(original, app_commands.TransformerError):
         original = original.__cause__ or original
     if isinstance(original, DomainError):
-        embeds, files = text_back(original.text or "")
+        embeds, files = text_back(original.text or typed)
         await _safe_send(interaction, f"⚠️ {original.message}", embeds, files)
         return
     if isinstance(original, app_commands.MissingPermissions | NotPermitted):
@@ -86,6 +88,10 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
         await _safe_send(interaction, f"⚠️ {STALE_COMMAND}", [], [])
+        return
+    if isinstance(original, DatabaseBusy):  # another program held the database past the busy timeout
+        log.warning("database busy for user %s: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"⏳ {original} Nothing you typed was lost.", *text_back(typed))
         return
     if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
         # Discord allows 3 s for the first answer; past that nobody can be told. Whatever the engine stored
@@ -105,7 +111,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         original,
         exc_info=original,
     )
-    await _safe_send(interaction, f"Something went wrong; nothing you did was lost. (error id `{error_id}`)", [], [])
+    message = f"Something went wrong; nothing you did was lost. (error id `{error_id}`)"
+    await _safe_send(interaction, message, *text_back(typed))
 
 
 async def _safe_send(

@@ -379,7 +379,8 @@ class Engine:
             if TaskType(row.type) not in WRITING_TYPES:
                 raise errors.TaskWrongKind("Only writing tasks keep drafts.", text=text)
             if row.status in (TaskStatus.PENDING, TaskStatus.EXPIRED, TaskStatus.CANCELLED):
-                await repo.set_draft(task_id, text)  # a done or skipped task needs no draft; the text comes back
+                # a done or skipped task needs no draft; the text comes back in the refusal
+                await repo.set_draft(task_id, policy.storable(text) if isinstance(text, str) else text)
         if check:
             self._check_open(row, text)
             policy.clean_reply_text(text, self.cfg)
@@ -453,7 +454,7 @@ class Engine:
             row = await repo.task(str(task_id))
             if row is not None and row.user_id == user_id and TaskType(row.type) in WRITING_TYPES:
                 if row.status in (TaskStatus.PENDING, TaskStatus.EXPIRED, TaskStatus.CANCELLED):
-                    await repo.set_draft(row.id, text)
+                    await repo.set_draft(row.id, policy.storable(text))
 
     async def _submit_reply(self, repo: Repository, task_id: str, user_id: int, text: str) -> SubmitResult:
         cfg, now = self.cfg, self.clock.now()
@@ -542,7 +543,7 @@ class Engine:
                 task_id=row.id,
                 mode=row.payload.get("mode"),
                 labels=values,
-                comment=str(comment or "")[:4000],
+                comment=policy.storable(str(comment or "")[:4000]),
                 is_report=False,
                 now=now,
             )
@@ -678,7 +679,7 @@ class Engine:
                 task_id=None,
                 mode=None,
                 labels={},
-                comment=str(comment or "")[:4000],
+                comment=policy.storable(str(comment or "")[:4000]),
                 is_report=True,
                 now=now,
             )

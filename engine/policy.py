@@ -151,7 +151,16 @@ def clean_reply_text(text: str, cfg: EngineConfig) -> str:
         )
     if "\x00" in stripped:
         raise errors.MessageEmpty("Your text contains a NUL character, which cannot be stored.", text=text)
+    if stripped != storable(stripped):
+        raise errors.MessageEmpty(
+            "Your text contains broken characters (lone surrogates), which cannot be stored.", text=text
+        )
     return stripped
+
+
+def storable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (lone surrogates) replaced by "?": safe to keep as a draft."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def validate_labels(labels: Mapping[str, float], valid: Sequence[str], mandatory: Sequence[str]) -> dict[str, float]:

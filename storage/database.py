@@ -18,6 +18,13 @@ from storage import integrity
 from storage.repository import Repository
 
 MEMORY = ":memory:"
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another connection's write to finish
+
+
+class DatabaseBusy(Exception):
+    """Another connection (another process) held the database longer than the busy timeout."""
+
+
 Synchronous = Literal["full", "normal"]
 log = logging.getLogger(__name__)
 
@@ -88,10 +95,10 @@ class Database:
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await _enter_wal(conn)
             await conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
             await conn.execute("PRAGMA temp_store=MEMORY")
             # Checkpoints run from a second connection in the background (see _checkpoint), never
             # inside a request's COMMIT, where they were the slowest 1% of hand-outs.
@@ -142,16 +149,19 @@ class Database:
         applied = 0
         for number, name, sql in migrations():
             async with self._lock:
-                if number <= await self.schema_version():
-                    continue
-                await self._conn.execute("BEGIN IMMEDIATE")
+                # The version is read inside the write transaction: another process opening the same new
+                # file at the same moment applies each migration once, and the other finds it applied.
+                await self._begin("BEGIN IMMEDIATE")
                 try:
+                    if number <= await self.schema_version():
+                        await self._conn.execute("ROLLBACK")
+                        continue
                     for statement in split_statements(sql):
                         await self._conn.execute(statement)
                     await self._conn.execute(f"PRAGMA user_version = {number}")
                     await self._conn.execute("COMMIT")
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    await asyncio.shield(self._end_open_transaction())
                     raise RuntimeError(f"migration {name} failed") from None
                 applied += 1
         return applied
@@ -164,25 +174,47 @@ class Database:
         commits without syncing the disk; the next durable commit syncs it along with its own rows.
         """
         async with self._lock:
-            if write:
-                wanted = "normal" if not durable else self.synchronous
-                if wanted != self._sync_now:
-                    # One round trip: the pragma is only allowed outside a transaction.
-                    await self._conn.executescript(f"PRAGMA synchronous={wanted.upper()}; BEGIN IMMEDIATE")
-                    self._sync_now = wanted
-                else:
-                    await self._conn.execute("BEGIN IMMEDIATE")
+            if not write:
+                await self._begin("BEGIN")
+            elif (wanted := "normal" if not durable else self.synchronous) != self._sync_now:
+                self._sync_now = wanted  # set first: once queued, the pragma runs even if this request is cancelled
+                # One round trip: the pragma is only allowed outside a transaction.
+                await self._begin(f"PRAGMA synchronous={wanted.upper()}; BEGIN IMMEDIATE", script=True)
             else:
-                await self._conn.execute("BEGIN")
+                await self._begin("BEGIN IMMEDIATE")
             try:
                 yield self._repo
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await asyncio.shield(self._end_open_transaction())
                 raise
             else:
-                await self._conn.execute("COMMIT")
+                try:
+                    await self._conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    await asyncio.shield(self._end_open_transaction())
+                    raise _busy_or(exc) from exc
                 if write:
                     self._after_write()
+
+    async def _begin(self, sql: str, *, script: bool = False) -> None:
+        """Start a transaction. A request cancelled meanwhile must not leave the connection inside the
+        transaction its queued BEGIN opens; a database another process holds too long is `DatabaseBusy`."""
+        try:
+            if script:
+                await self._conn.executescript(sql)
+            else:
+                await self._conn.execute(sql)
+        except BaseException as exc:
+            await asyncio.shield(self._end_open_transaction())
+            if isinstance(exc, sqlite3.OperationalError):
+                raise _busy_or(exc) from exc
+            raise
+
+    async def _end_open_transaction(self) -> None:
+        """Roll back whatever transaction the connection is in, once every statement queued before has run."""
+        await self._conn.execute("SELECT 1")  # aiosqlite runs statements in order: a queued BEGIN has run now
+        if self._conn.in_transaction:
+            await self._conn.execute("ROLLBACK")
 
     def read(self) -> AbstractAsyncContextManager[Repository]:
         """A read-only unit of work (a consistent snapshot; never writes)."""
@@ -206,6 +238,28 @@ class Database:
             fk = await self._conn.execute_fetchall("PRAGMA foreign_key_check")
             problems += [f"foreign key: table {r[0]} rowid {r[1]} points to missing {r[2]}" for r in fk]
             return problems
+
+
+def _busy_or(exc: sqlite3.OperationalError) -> Exception:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return DatabaseBusy(
+            "The database is busy with another program (a backup, an import or a second Grove?); try again."
+        )
+    return exc
+
+
+async def _enter_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL. On a file another process is creating at the same moment SQLite refuses the switch
+    without calling the busy handler, so retry for as long as the busy timeout would have waited."""
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.02)
 
 
 def _create_private(path: Path) -> None:

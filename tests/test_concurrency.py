@@ -9,7 +9,6 @@ and no exception but a DomainError may reach a caller (no "database is locked").
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
@@ -535,13 +534,6 @@ async def test_the_bot_and_a_second_process_on_one_file_never_see_a_locked_datab
 # ---------------------------------------------------------------------------------------------- known storage defects
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlite3.OperationalError,
-    reason="storage.database.Database.transaction: a request cancelled while its BEGIN is queued leaves the "
-    "connection inside that transaction (aiosqlite still runs the BEGIN); every later request then fails with "
-    "'cannot start a transaction within a transaction' (and a second process sees 'database is locked').",
-)
 async def test_a_request_cancelled_at_any_point_leaves_the_database_usable(db, engine, users, clock):
     """A cancelled request (bot shutdown, a timeout around an engine call) must not break the next ones."""
     member = users[0]
@@ -557,14 +549,6 @@ async def test_a_request_cancelled_at_any_point_leaves_the_database_usable(db, e
         assert await check_database(db, engine.cfg) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="storage.database.Database.migrate reads user_version before BEGIN IMMEDIATE: two processes opening a "
-    "new file at once both run migration 1, and the second fails with 'table users already exists' (once that is "
-    "fixed, PRAGMA journal_mode=WAL on the new file can still fail at once with 'database is locked': SQLite does "
-    "not call the busy handler for that switch).",
-)
 async def test_two_processes_creating_the_database_at_once_both_open_it(tmp_path: Path):
     for attempt in range(10):
         path = tmp_path / f"new-{attempt}.db"

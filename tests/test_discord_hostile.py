@@ -539,3 +539,19 @@ async def test_an_answer_after_discords_3_seconds_loses_nothing(env: Env, caplog
     env.fake.too_late = False
     again = await env.sim.click(card.message, f"g:t:{task_id}:submit", env.alice)
     assert "already done" in again.text()
+
+
+async def test_a_database_held_by_another_program_gives_the_text_back(env: Env) -> None:
+    """A backup or import in another process holding the write lock past the busy timeout: the member is told to
+    try again, with their text; nothing is logged as an error; once the lock is gone the same form works."""
+    card = await env.sim.slash("task", env.alice, type="initial_prompt")
+    task_id = card.custom_ids()[0].split(":")[2]
+    opened = await env.sim.click(card.message, f"g:t:{task_id}:write", env.alice)
+    await env.bot.db._conn.execute("PRAGMA busy_timeout=50")  # the default 5 s would only slow the test down
+    with closing(sqlite3.connect(env.path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        refused = await env.sim.submit_modal(opened, env.alice, {"text": "typed while the database was held"})
+        other.execute("ROLLBACK")
+    assert refused.ephemeral and "busy" in refused.text() and "typed while the database was held" in refused.text()
+    shown = await env.sim.submit_modal(opened, env.alice, {"text": "typed while the database was held"})
+    assert "typed while the database was held" in shown.text() and shown.kind == 7

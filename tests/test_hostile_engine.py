@@ -38,6 +38,7 @@ Snapshot = dict[str, list[tuple[Any, ...]]]
 # ---------------------------------------------------------------------------------------------- strategies
 
 UNICODE = st.characters(codec="utf-8")  # every code point but the lone surrogates, which UTF-8 cannot carry
+SURROGATE = st.characters(categories=["Cs"])  # what a broken client or a bad JSON escape can produce
 CONTROL = st.characters(categories=["Cc", "Cf", "Zs", "Zl", "Zp"], codec="utf-8")  # controls, format, spaces
 DISCORD_SYNTAX = st.sampled_from(
     [
@@ -72,6 +73,7 @@ LONG = st.builds(
 )
 TEXTS = st.one_of(
     st.text(UNICODE),
+    st.builds(lambda a, s, b: a + s + b, st.text(UNICODE, max_size=5), SURROGATE, st.text(UNICODE, max_size=5)),
     st.text(CONTROL),
     st.lists(st.one_of(st.text(UNICODE, max_size=10), st.text(CONTROL, max_size=3), DISCORD_SYNTAX), max_size=8).map(
         "".join
@@ -130,9 +132,14 @@ async def sound(engine: Engine) -> None:
 # ---------------------------------------------------------------------------------------------- reply text
 
 
+def storable(text: str) -> str:
+    """Free text as the engine keeps it: as given, with a lone surrogate (UTF-8 cannot store one) as "?"."""
+    return text.encode("utf-8", "replace").decode()
+
+
 def expected_text(text: object, limit: int) -> str | type[errors.DomainError]:
     """The documented rule (reference §5.1, engine.policy.clean_reply_text): surrounding whitespace is
-    stripped; what remains must be non-empty, at most `limit` characters and free of NUL."""
+    stripped; what remains must be non-empty, at most `limit` characters and free of NUL and lone surrogates."""
     if not isinstance(text, str):
         return errors.MessageEmpty
     stripped = text.strip()
@@ -141,6 +148,8 @@ def expected_text(text: object, limit: int) -> str | type[errors.DomainError]:
     if len(stripped) > limit:
         return errors.MessageTooLong
     if "\x00" in stripped:
+        return errors.MessageEmpty
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in stripped):  # UTF-8 cannot store a lone surrogate
         return errors.MessageEmpty
     return stripped
 
@@ -177,7 +186,8 @@ async def _text_example(engine: Engine, clock, root: str, task_type: TaskType, t
     )
     assert exc.text == (text if isinstance(text, str) else None)
     draft = (await engine.get_task(task.id, member)).draft
-    assert draft == (text if isinstance(text, str) and text else None)
+    # kept as typed, with what UTF-8 cannot store (a lone surrogate) as "?"
+    assert draft == (storable(text) if isinstance(text, str) and text else None)
     assert (await engine.get_task(task.id, member)).status is TaskStatus.PENDING
 
 
@@ -313,7 +323,7 @@ async def test_valid_labels_are_stored_as_given(label_world, data, comment):
     rows = await _rows(engine.db, f"SELECT labels, comment FROM labels WHERE task_id = '{task.id}'")
     stored, stored_comment = json.loads(rows[0][0]), rows[0][1]
     assert stored == {k: float(v) for k, v in labels.items()}
-    assert stored_comment == (comment or "")[:4000]
+    assert stored_comment == storable((comment or "")[:4000])
     assert (await engine.message(prompt)).review_count == before + 1
 
 
@@ -569,12 +579,13 @@ async def test_reactions_outside_the_vocabulary_are_refused(id_world, emoji, op)
 @SHARED_WORLD
 @given(text=TEXTS, ref=st.text(UNICODE, max_size=40))
 async def test_drafts_references_and_report_comments_take_any_text(id_world, text, ref):
-    """Free text the engine keeps without judging it: stored as given (report comments cut at 4000)."""
+    """Free text the engine keeps without judging it: stored as given (report comments cut at 4000), a lone
+    surrogate as "?"."""
     engine: Engine = id_world["engine"]
     owner = id_world["owner"]
     task = id_world["tasks"][0]
     await engine.save_draft(task.id, owner, text)
-    assert (await engine.get_task(task.id, owner)).draft == text
+    assert (await engine.get_task(task.id, owner)).draft == storable(text)
     await engine.ack_task(task.id, owner, ref)
     assert (await engine.get_task(task.id, owner)).frontend_ref == ref
     reporter = await new_member(engine)
@@ -582,4 +593,4 @@ async def test_drafts_references_and_report_comments_take_any_text(id_world, tex
     rows = await _rows(
         engine.db, f"SELECT comment FROM labels WHERE user_id = {reporter} AND is_report = 1 AND task_id IS NULL"
     )
-    assert rows == [(text[:4000],)]
+    assert rows == [(storable(text[:4000]),)]

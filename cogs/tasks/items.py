@@ -191,7 +191,8 @@ async def dispatch_modal(interaction: discord.Interaction) -> bool:
             raise UnknownAction(match["action"])
         await handler(Act(interaction, match["task"], match["action"], match["arg"] or "", values))
     except Exception as exc:
-        await report_error(interaction, exc)
+        text = values.get("text")
+        await report_error(interaction, exc, typed=text if isinstance(text, str) else "")
     return True
 
 
