@@ -86,13 +86,13 @@ def report(messages: int, build_s: float, counts: dict[str, int], times: dict[st
     print(
         f"\n{messages:,} messages (built in {build_s:.1f}s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")"
     )
-    print(f"  {'operation':<16}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'ops/s':>10}")
+    print(f"  {'operation':<16}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'ops/s':>10}")
     for name in ("next_task", "submit_reply", "submit_prompt", "submit_labels", "submit_ranking", "point_read"):
         v = times.get(name, [])
         if not v:
             continue
         p50, p99 = pct(v, 50) * 1e3, pct(v, 99) * 1e3
-        print(f"  {name:<16}{len(v):>6}{p50:>10.3f}{p99:>10.3f}{len(v) / sum(v):>10.0f}")
+        print(f"  {name:<16}{len(v):>6}{p50:>10.3f}{p99:>10.3f}{max(v) * 1e3:>10.3f}{len(v) / sum(v):>10.0f}")
     submits = [
         x for k in ("submit_reply", "submit_prompt", "submit_labels", "submit_ranking") for x in times.get(k, [])
     ]

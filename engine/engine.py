@@ -930,6 +930,19 @@ class Engine:
 
     # ================================================================== moderator operations
 
+    async def clear_flags(self, message_id: str, actor_id: int | None, reason: str = "") -> int:
+        """A moderator withdraws every red flag on a message (it was fine); returns how many there were.
+        Those who flagged it may flag it again."""
+        async with self.db.transaction() as repo:
+            message = await self._message(repo, message_id)
+            removed = await repo.delete_emoji_of_all(message.id, Emoji.RED_FLAG.value)
+            if removed:
+                counts = await repo.emoji_counts(message.id)
+                counts.pop(Emoji.RED_FLAG.value, None)
+                await repo.set_emoji_counts(message.id, counts)
+                await repo.log(self.clock.now(), actor_id, "clear_flags", message.id, reason)
+            return removed
+
     async def halt_tree(self, tree_id: str, actor_id: int | None, reason: str = "") -> TreeState:
         async with self.db.transaction() as repo:
             tree = await self._tree(repo, tree_id)

@@ -596,6 +596,10 @@ class Repository:
         )
         return n > 0
 
+    async def delete_emoji_of_all(self, message_id: str, emoji: str) -> int:
+        """Remove one emoji from a message for every user; how many were removed."""
+        return await self._run("DELETE FROM message_emojis WHERE message_id = ? AND emoji = ?", (message_id, emoji))
+
     async def flag_message(self, message_id: str, now: float) -> None:
         await self._run(
             """INSERT INTO flagged_messages (message_id, processed, created_at) VALUES (?, 0, ?)

@@ -9,6 +9,7 @@ import pytest
 
 from cogs.moderation.views import INLINE_TEXT, PIECE, message_post, split_text
 from engine import Engine
+from engine.check import check_database
 from engine.types import TreeState
 from storage.records import MessageRow
 from tests.discord_env import HELPER_ROLE, Env
@@ -291,7 +292,8 @@ async def test_a_flag_queues_the_message_once_and_the_buttons_act(w: World):
     assert not (await w.engine.message(reply)).deleted
     assert not (await w.engine.user(w.d.users[1])).enabled  # bob wrote the reply
     description = dismissed.message["embeds"][-1]["description"]
-    assert "restored message" in description and "banned the author" in description and "dismissed" in description
+    assert "restored message" in description and "banned the author" in description
+    assert "dismissed (cleared 2 flags)" in description  # an unfounded report: the flag and the report flag go
     mod = await env.member_id(env.mod)
     assert [a for a in await w.log() if a[2] == mod] == [
         ("halt", root, mod),
@@ -299,6 +301,7 @@ async def test_a_flag_queues_the_message_once_and_the_buttons_act(w: World):
         ("delete", reply, mod),
         ("restore", reply, mod),
         ("ban", str(w.d.users[1]), mod),
+        ("clear_flags", reply, mod),
     ]
     assert len(w.posts("queue")) == 1
 
@@ -376,3 +379,24 @@ def test_mod_is_hidden_from_members_and_guild_only(env: Env):
     assert mod is not None and mod.guild_only
     assert mod.default_permissions is not None and mod.default_permissions.manage_messages
     assert sorted(c.name for c in mod.commands) == ["ban", "delete", "halt", "restore", "resume", "unban"]
+
+
+async def test_a_moderators_check_mark_clears_the_flags_of_a_live_message(w: World):
+    """✅ on a message that is neither deleted nor halted withdraws its red flags; the flaggers may flag again."""
+    env = w.env
+    await w.configure()
+    root, reply = await thread(w)
+    await w.publish(reply)
+    post = await w.feed_post(reply)
+    moderator = w.with_role("moderator", PERMS_MODERATOR)
+    for who in (env.carol, env.dave):
+        await w.react(post, "🚩", who)
+    assert (await w.engine.message(reply)).emojis.get("red_flag") == 2
+    await w.react(post, "✅", moderator)
+    assert "red_flag" not in (await w.engine.message(reply)).emojis
+    assert await w.log() == [("clear_flags", reply, await env.member_id(moderator))]
+    assert await w.state(root) is TreeState.GROWING and not (await w.engine.message(reply)).deleted
+    await w.react(post, "🚩", env.carol, remove=True)  # carol takes her reaction back on Discord, then flags again
+    await w.react(post, "🚩", env.carol)
+    assert (await w.engine.message(reply)).emojis.get("red_flag") == 1
+    assert await check_database(w.engine.db, w.engine.cfg) == []

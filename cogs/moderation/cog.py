@@ -36,6 +36,10 @@ def emoji_key(emoji: discord.PartialEmoji) -> str:
     return "".join(c for c in emoji.name if c != "\ufe0f" and not "\U0001f3fb" <= c <= "\U0001f3ff")
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def state_name(state: TreeState | str) -> str:
     return str(state).replace("_", " ")
 
@@ -158,14 +162,17 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
             if (await engine.tree_status(message.tree_id)).state is TreeState.HALTED_BY_MODERATOR:
                 state = await engine.resume_tree(message.tree_id, actor, reason)
                 return f"✅ resumed tree `{message.tree_id}` (now **{state_name(state)}**)"
+            if flags := await engine.clear_flags(message.id, actor, reason):
+                return f"✅ cleared {plural(flags, 'flag')} on message `{message.id}`"
             return "✅ checked: nothing to undo"
         if action == "ban":
             await engine.ban_user(message.user_id, actor, reason)
             discord_id = await self.bot.discord_id(message.user_id)
             who = f"<@{discord_id}>" if discord_id else f"member #{message.user_id}"
             return f"🔨 banned the author {who} from tasks"
-        if action == "dismiss":
-            return "👌 dismissed"
+        if action == "dismiss":  # the report was unfounded: its flags go too
+            flags = await engine.clear_flags(message.id, actor, reason)
+            return f"👌 dismissed (cleared {plural(flags, 'flag')})" if flags else "👌 dismissed"
         raise ValueError(f"unknown moderation action {action!r}")
 
     async def queue_action(self, interaction: discord.Interaction, message_id: str, action: str) -> None:

@@ -30,7 +30,7 @@ INLINE_TEXT = 5000  # text shown in embeds (limit 6000 for all embeds of a messa
 EXCERPT = 160
 LOG_TITLE = "Moderation"
 LOG_LINES = 15
-REACTION_HELP = "React 👍 👎 🚩 · moderators ⛔ halt 🗑️ delete ✅ restore"
+REACTION_HELP = "React 👍 👎 🚩 · moderators ⛔ halt 🗑️ delete ✅ restore or clear flags"
 
 
 def title_of(message: MessageRow) -> str:
