@@ -167,3 +167,17 @@ async def answer(d: Driver, user: int, task_type: TaskType, parent_id: str) -> s
     result = await d.engine.submit_reply(task.id, user, d.text(task_type.value))
     assert result.message_id is not None
     return result.message_id
+
+
+async def ranking_tree(d: Driver, n_children: int = 3) -> tuple[str, list[str]]:
+    """A tree in ranking: a prompt by users[0] with `n_children` accepted answers by users[1..n], each reviewed
+    by users[6..8] (the engine must have goal_tree_size = n_children + 1)."""
+    u = d.users
+    root = await d.growing_tree(author=u[0])
+    children = []
+    for i in range(n_children):
+        child = await answer(d, u[1 + i], TaskType.ASSISTANT_REPLY, root)
+        await d.review(child, [u[6], u[7], u[8]])
+        children.append(child)
+    assert (await d.engine.tree_status(root)).state is TreeState.RANKING
+    return root, children

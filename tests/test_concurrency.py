@@ -25,7 +25,7 @@ from engine.stats import Stats
 from engine.types import Task
 from storage.backup import backup
 from storage.database import Database
-from tests.driver import GOOD, SPAM, Driver, answer, fill_labels
+from tests.driver import GOOD, SPAM, Driver, answer, fill_labels, ranking_tree
 
 T = TypeVar("T")
 N_MEMBERS = 32
@@ -158,19 +158,6 @@ def changes(before: Snapshot, after: Snapshot) -> dict[str, tuple[int, int]]:
 
 async def scalar(db: Database, sql: str, *params: Any) -> Any:
     return next(iter(await db._conn.execute_fetchall(sql, params)))[0]
-
-
-async def ranking_tree(d: Driver) -> tuple[str, list[str]]:
-    """A prompt by users[0] with three accepted answers by users[1..3], in ranking (goal_tree_size 4)."""
-    u = d.users
-    root = await d.growing_tree(author=u[0])
-    children = []
-    for author in u[1:4]:
-        child = await answer(d, author, TaskType.ASSISTANT_REPLY, root)
-        await d.review(child, u[6:9])
-        children.append(child)
-    assert (await d.engine.tree_status(root)).state is TreeState.RANKING
-    return root, children
 
 
 # ---------------------------------------------------------------------------------------------- (a) one task, 50 times

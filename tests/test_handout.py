@@ -10,7 +10,7 @@ import pytest
 
 from engine import EngineConfig, LabelMode, Role, TaskKind, TaskStatus, TaskType, TreeState, errors, policy
 from engine.config import LABELS_ASSISTANT, LABELS_PROMPT, TaskWeights
-from tests.driver import SPAM, Driver, answer
+from tests.driver import SPAM, Driver, answer, ranking_tree
 
 DAY = 86400.0
 HIDE = 301  # just past recent_tasks_span_sec
@@ -29,20 +29,6 @@ async def table_dump(db) -> dict[str, list[tuple]]:
 async def scalar(db, sql: str, *params):
     rows = list(await db._conn.execute_fetchall(sql, params))
     return rows[0][0]
-
-
-async def ranking_tree(d: Driver, n_children: int = 3) -> tuple[str, list[str]]:
-    """A tree in ranking: a prompt by users[0] with `n_children` accepted answers by users[1..n]
-    (the engine must have goal_tree_size = n_children + 1)."""
-    u = d.users
-    root = await d.growing_tree(author=u[0])
-    children = []
-    for i in range(n_children):
-        child = await answer(d, u[1 + i], TaskType.ASSISTANT_REPLY, root)
-        await d.review(child, [u[6], u[7], u[8]])
-        children.append(child)
-    assert (await d.engine.tree_status(root)).state is TreeState.RANKING
-    return root, children
 
 
 # ---------------------------------------------------------------------------------------------- each task type

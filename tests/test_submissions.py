@@ -9,7 +9,7 @@ import pytest
 
 from engine import Engine, EngineConfig, FakeClock, Role, TaskStatus, TaskType, TreeState, errors
 from storage.database import Database
-from tests.driver import Driver, answer
+from tests.driver import Driver, answer, ranking_tree
 
 DAY = 86400.0
 MINUTE = 60.0
@@ -30,19 +30,6 @@ async def message_count(db) -> int:
 
 async def ranking_counts(engine, ids) -> list[int]:
     return [(await engine.message(i)).ranking_count for i in ids]
-
-
-async def ranking_tree(d: Driver) -> tuple[str, list[str]]:
-    """A prompt by users[0] with three accepted answers by users[1..3], in ranking (goal_tree_size 4)."""
-    u = d.users
-    root = await d.growing_tree(author=u[0])
-    children = []
-    for author in u[1:4]:
-        child = await answer(d, author, TaskType.ASSISTANT_REPLY, root)
-        await d.review(child, u[6:9])
-        children.append(child)
-    assert (await d.engine.tree_status(root)).state is TreeState.RANKING
-    return root, children
 
 
 @pytest.fixture
