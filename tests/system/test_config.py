@@ -14,7 +14,7 @@ from pydantic import AnyUrl, BaseModel
 from bot.config import SNOWFLAKE_MAX, ConfigError, GroveConfig, SchedulerSettings, load_config
 from engine.config import TaskWeights
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Every table of the file with its model: the sections, and the one nested table.
 TABLES: dict[str, type[BaseModel]] = {
     **{name: info.annotation for name, info in GroveConfig.model_fields.items()},  # type: ignore[misc]

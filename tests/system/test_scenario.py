@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.simulation import Community
 from engine import Engine, EngineConfig, FakeClock, TreeState
@@ -14,7 +15,9 @@ from engine.check import check_database
 from engine.ranking import ranked_pairs
 from storage.database import Database
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 TARGET = 20
 
 

@@ -19,10 +19,10 @@ import pytest
 from discord import AppCommandType, Permissions, app_commands
 
 from engine.types import TaskStatus, TaskType, TreeState
+from tests.discord.test_discord_hostile import changes, snapshot
 from tests.discord_env import HELPER_ROLE, Env
 from tests.fakes import Exchange, Person, message_text
 from tests.fakes.discord_api import mention_leaks
-from tests.test_discord_hostile import changes, snapshot
 
 MEMBER, MODERATOR, ADMIN = "member", "moderator", "admin"
 ROLES = (MEMBER, MODERATOR, ADMIN)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
+
+pytestmark = pytest.mark.slow
 
 
 def dump(path: Path) -> list[tuple]:

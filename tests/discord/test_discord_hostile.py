@@ -417,7 +417,7 @@ async def test_unknown_options_are_ignored(env: Env) -> None:
 # ---------------------------------------------------------------------------------------------- DMs
 
 
-# Every server command in DMs, for each role: tests/test_permissions.py::test_in_dms.
+# Every server command in DMs, for each role: tests/discord/test_permissions.py::test_in_dms.
 
 
 async def test_a_queue_button_clicked_from_a_dm_is_refused(env: Env) -> None:

@@ -20,7 +20,7 @@ from engine import Emoji, Engine, EngineConfig, FakeClock, TreeState
 from storage.database import Database, migrations, split_statements
 from tests.driver import Driver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # ------------------------------------------------------------------ a database with an exported tree
 

@@ -2,7 +2,7 @@
 
 Arbitrary text (empty, whitespace, 10^5 characters, control and format characters, any unicode but lone
 surrogates, markdown and mention syntax), unknown and foreign ids, out-of-range labels and rankings that
-are not permutations. `tests/test_properties.py` runs random sequences of operations; here each input
+are not permutations. `tests/engine/test_properties.py` runs random sequences of operations; here each input
 channel is attacked on its own, with an exact oracle. Hypothesis examples share one world per test:
 a refusal must leave every row as it was, so the next example finds the same world; an accepted
 input goes to a fresh member's fresh task.

@@ -1,6 +1,10 @@
 """The benchmarks run at a tiny size, so they keep working; their figures are not judged here."""
 
+import pytest
+
 from benchmarks.engine import run
+
+pytestmark = pytest.mark.slow
 
 
 async def test_engine_benchmark_runs_at_a_tiny_size(capsys):

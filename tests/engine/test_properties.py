@@ -345,6 +345,7 @@ configs = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(seed=st.integers(0, 2**32 - 1), cfg=configs, ops=st.lists(ops_strategy, min_size=30, max_size=60))
 def test_random_operations_keep_the_database_sound(seed, cfg, ops):

@@ -9,10 +9,14 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import FakeDiscord, FakeGateway, Person, payloads
 from tests.fakes.payloads import GUILD_ID
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fake-token-never-logged"
 
 

@@ -20,12 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from engine.clock import FakeClock
 from engine.config import EngineConfig
 from engine.engine import Engine
 from storage.database import Database
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 24
 # A small community; --trees is out of reach, so every round runs until it is killed.
 SIMULATE = ["--users", "10", "--trees", "10000", "--seed", "3"]
