@@ -22,7 +22,7 @@ import numpy as np
 
 from engine import Engine, EngineConfig, FakeClock, errors
 from engine.types import LABEL_TYPES, RANKING_TYPES, TaskKind
-from storage.bulk import BulkSpec, build
+from benchmarks.bulk import BulkSpec, build
 from storage.database import Database
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from engine.export import ExportOptions, ExportResult, export
-from storage.bulk import BulkSpec, build
+from benchmarks.bulk import BulkSpec, build
 from storage.database import Database
 
 

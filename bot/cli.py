@@ -19,7 +19,8 @@ from bot.simulation import AckHook, AckLog, Community, SimulationReport
 from engine.check import check_database
 from engine.clock import FakeClock
 from engine.config import EngineConfig
-from engine.engine import Engine, normalize_lang
+from engine.engine import Engine
+from engine.lang import normalize_lang
 from engine.errors import DomainError
 from engine.export import ExportOptions, export
 from engine.importer import IMPORT_STATES, ImportFailed, import_trees

@@ -34,7 +34,6 @@ from bot.config import SchedulerSettings
 from engine.clock import Clock
 from engine.engine import Engine
 from engine.stats import Stats, TimeFrame
-from storage import jobs as job_runs
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -132,7 +131,7 @@ class JobRunner:
             try:
                 result = await job.run()
                 async with self._db.transaction() as repo:
-                    await job_runs.record_run(repo, job.id, started, self._clock.now())
+                    await repo.jobs.record_run(job.id, started, self._clock.now())
             except (Exception, asyncio.CancelledError) as exc:
                 if not self._stopping:
                     raise
@@ -142,7 +141,7 @@ class JobRunner:
 
     async def last_runs(self) -> dict[str, float]:
         async with self._db.read() as repo:
-            return await job_runs.last_runs(repo)
+            return await repo.jobs.last_runs()
 
 
 def is_overdue(job: Job, last_run: float | None, now: float) -> bool:

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from engine.errors import DomainError, UserNotFound
-from storage.database import DatabaseBusy
+from engine.errors import DatabaseBusy
 
 if TYPE_CHECKING:
     from bot.bot import Grove

@@ -16,6 +16,7 @@ import numpy as np
 from engine import errors, policy
 from engine.clock import Clock, SystemClock
 from engine.config import EngineConfig
+from engine.lang import normalize_lang
 from engine.ranking import ranked_pairs
 from engine.types import (
     INACTIVE_STATES,
@@ -39,8 +40,9 @@ from engine.types import (
     is_active_state,
 )
 from storage.database import Database
-from storage.records import MessageRow, TaskRow, TreeRow, UserRow
-from storage.repository import HandOutSnapshot, Repository
+from engine.records import MessageRow, TaskRow, TreeRow, UserRow
+from storage.handout import HandOutSnapshot
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +176,7 @@ class Engine:
     async def _snapshot(self, repo: Repository, user_id: int, lang: str) -> HandOutSnapshot:
         """One read of everything the hand-out decides on; refuses unknown and disabled users."""
         cfg, now = self.cfg, self.clock.now()
-        snap = await repo.hand_out_snapshot(
+        snap = await repo.handout.snapshot(
             lang,
             user_id,
             now=now,
@@ -820,7 +822,7 @@ class Engine:
             await self._activate_backlog_tree(repo, lang)
 
     async def _incomplete_ranking_count(self, repo: Repository, lang: str) -> int:
-        rows = await repo.ranking_parents(lang, -1, self._ranked_roles(), self.clock.now())
+        rows = await repo.handout.ranking_parents(lang, -1, self._ranked_roles(), self.clock.now())
         return sum(1 for r in rows if r["rankings"] < self.cfg.num_required_rankings)
 
     async def _activate_backlog_tree(self, repo: Repository, lang: str) -> str | None:
@@ -1203,19 +1205,4 @@ def _conv(m: MessageRow, *, reveal_synthetic: bool = True) -> ConversationMessag
     )
 
 
-def normalize_lang(lang: str) -> str:
-    """A BCP-47-ish code, lower-cased: 'en', 'de', 'pt-br'."""
-    if not isinstance(lang, str):
-        raise errors.InvalidLanguage()
-    code = lang.strip().lower().replace("_", "-")
-    parts = code.split("-")
-    if (
-        not code.isascii()  # isalpha/isalnum accept any script's letters and digits: "日本", "ｅｎ"
-        or not (2 <= len(parts[0]) <= 3 and parts[0].isalpha())
-        or any(not (1 <= len(p) <= 8 and p.isalnum()) for p in parts[1:])
-    ):
-        raise errors.InvalidLanguage(f"“{lang}” is not a language code such as en, de or pt-BR.")
-    return code
-
-
-__all__ = ["INACTIVE_STATES", "Engine", "TreeStatus", "normalize_lang"]
+__all__ = ["Engine", "TreeStatus"]

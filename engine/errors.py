@@ -143,6 +143,10 @@ NotALanguageChannel = _error(
 )
 
 
+class DatabaseBusy(Exception):  # not a DomainError: nobody did anything wrong
+    """Another connection (another process) held the database longer than the busy timeout."""
+
+
 ALL_ERRORS: tuple[type[DomainError], ...] = tuple(
     obj
     for obj in list(globals().values())

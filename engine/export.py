@@ -155,19 +155,19 @@ async def _export_trees(
     seen = 0
     while True:
         async with db.read() as repo:
-            page = await repo.export_tree_page(states=options.states, lang=options.lang, after=after, limit=PAGE)
+            page = await repo.exports.tree_page(states=options.states, lang=options.lang, after=after, limit=PAGE)
             if not page:
                 return
             after = page[-1][0]
-            messages = await repo.export_messages([t for t, _ in page])
+            messages = await repo.exports.messages([t for t, _ in page])
             by_tree: dict[str, list[dict[str, Any]]] = {}
             for m in messages:
                 by_tree.setdefault(m["tree_id"], []).append(m)
             chosen = {t: _select(by_tree.get(t, []), options) for t, _ in page}
             wanted = [m["id"] for ms in chosen.values() for m in ms]
-            labels = await repo.export_labels(wanted) if options.labels else {}
-            emojis = await repo.export_emoji_events(wanted) if options.events else {}
-            rankings = await repo.export_ranking_events(wanted) if options.events else {}
+            labels = await repo.exports.labels(wanted) if options.labels else {}
+            emojis = await repo.exports.emoji_events(wanted) if options.events else {}
+            rankings = await repo.exports.ranking_events(wanted) if options.events else {}
         for tree_id, state in page:
             selected = chosen[tree_id]
             if selected is None:
@@ -199,7 +199,7 @@ async def _export_user(db: Database, f: io.TextIOBase, options: ExportOptions, i
     after = ""
     while True:
         async with db.read() as repo:
-            rows = await repo.export_user_messages(options.user or 0, after, PAGE)
+            rows = await repo.exports.user_messages(options.user or 0, after, PAGE)
             if not rows:
                 return
             after = rows[-1]["id"]
@@ -211,9 +211,9 @@ async def _export_user(db: Database, f: io.TextIOBase, options: ExportOptions, i
                 and _keep(m, options)
             ]
             wanted = [m["id"] for m in rows]
-            labels = await repo.export_labels(wanted) if options.labels else {}
-            emojis = await repo.export_emoji_events(wanted) if options.events else {}
-            rankings = await repo.export_ranking_events(wanted) if options.events else {}
+            labels = await repo.exports.labels(wanted) if options.labels else {}
+            emojis = await repo.exports.emoji_events(wanted) if options.events else {}
+            rankings = await repo.exports.ranking_events(wanted) if options.events else {}
         for m in rows:
             if options.limit is not None and result.messages >= options.limit:
                 return

@@ -1,6 +1,6 @@
 """Per-server settings of the Discord front-end, and which language a request is for.
 
-The rules live here; the SQL lives in `storage.repository.GuildQueries`; the cogs only call these methods.
+The rules live here; the SQL lives in `storage.guilds.GuildQueries`; the cogs only call these methods.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from engine import errors
 from engine.clock import Clock, SystemClock
-from engine.engine import normalize_lang
+from engine.lang import normalize_lang
 from storage.database import Database
-from storage.repository import GuildQueries
+
 
 FALLBACK_LANG = "en"
 
@@ -55,7 +55,7 @@ class GuildSettings:
 
     async def get(self, guild_id: int) -> GuildConfig:
         async with self.db.read() as repo:
-            q = GuildQueries(repo)
+            q = repo.guilds
             row = await q.settings(guild_id) or {}
             channels = await q.language_channels(guild_id)
         return GuildConfig(
@@ -69,7 +69,7 @@ class GuildSettings:
 
     async def _set(self, guild_id: int, key: str, value: object, actor_id: int | None) -> GuildConfig:
         async with self.db.transaction() as repo:
-            await GuildQueries(repo).set_setting(guild_id, key, value, self.clock.now(), actor_id)
+            await repo.guilds.set_setting(guild_id, key, value, self.clock.now(), actor_id)
             detail = "" if value is None else str(value)
             await repo.log(self.clock.now(), actor_id, f"config:{key}", str(guild_id), detail)
         return await self.get(guild_id)
@@ -90,14 +90,14 @@ class GuildSettings:
         code = normalize_lang(lang)
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            await GuildQueries(repo).set_language_channel(guild_id, channel_id, code, now, actor_id)
+            await repo.guilds.set_language_channel(guild_id, channel_id, code, now, actor_id)
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}={code}")
         return code
 
     async def remove_language_channel(self, guild_id: int, channel_id: int, actor_id: int | None) -> None:
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            if not await GuildQueries(repo).remove_language_channel(guild_id, channel_id):
+            if not await repo.guilds.remove_language_channel(guild_id, channel_id):
                 raise errors.NotALanguageChannel()
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}=")
 
@@ -109,7 +109,7 @@ class GuildSettings:
         channel_lang = default = None
         if guild_id is not None:
             async with self.db.read() as repo:
-                q = GuildQueries(repo)
+                q = repo.guilds
                 if channel_id is not None:
                     channel_lang = await q.channel_language(guild_id, channel_id)
                 default = (await q.settings(guild_id) or {}).get("default_lang")
@@ -117,18 +117,18 @@ class GuildSettings:
 
     async def record_post(self, post: Post) -> None:
         async with self.db.transaction() as repo:
-            await GuildQueries(repo).add_post(
+            await repo.guilds.add_post(
                 post.discord_message_id, post.message_id, post.guild_id, post.channel_id, post.kind, self.clock.now()
             )
 
     async def post(self, discord_message_id: int) -> Post | None:
         async with self.db.read() as repo:
-            row = await GuildQueries(repo).post(discord_message_id)
+            row = await repo.guilds.post(discord_message_id)
         if row is None:
             return None
         return Post(row["discord_message_id"], row["message_id"], row["guild_id"], row["channel_id"], row["kind"])
 
     async def posts_of(self, message_id: str) -> list[Post]:
         async with self.db.read() as repo:
-            rows = await GuildQueries(repo).posts_of(message_id)
+            rows = await repo.guilds.posts_of(message_id)
         return [Post(r["discord_message_id"], r["message_id"], r["guild_id"], r["channel_id"], r["kind"]) for r in rows]

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.clock import Clock, SystemClock
 from storage.database import Database
-from storage.repository import STAT_COUNTERS, StatsQueries
+from storage.stats import STAT_COUNTERS
 
 
 class TimeFrame(StrEnum):
@@ -96,7 +96,7 @@ class Stats:
         now = self.clock.now()
         base = frame_base(frame, now)
         async with self.db.transaction() as repo:
-            q = StatsQueries(repo)
+            q = repo.stats
             counters = await q.counters(base)
             rankable = await q.rankable_users()
             rows: list[dict[str, Any]] = [
@@ -122,13 +122,13 @@ class Stats:
         now = self.clock.now()
         start = (now // 86400 - (days - 1)) * 86400
         async with self.db.read() as repo:
-            per_day = await StatsQueries(repo).daily_contributions(user_id, start)
+            per_day = await repo.stats.daily_contributions(user_id, start)
         return [per_day.get(d, 0) for d in range(days)]
 
     async def member(self, user_id: int, frame: TimeFrame | str = TimeFrame.TOTAL) -> MemberStats:
         frame = TimeFrame(frame)
         async with self.db.read() as repo:
-            row = await StatsQueries(repo).stats_of(frame.value, user_id)
+            row = await repo.stats.stats_of(frame.value, user_id)
         if row is None:
             return MemberStats(user_id, frame, 0, None, 0, dict.fromkeys(STAT_COUNTERS, 0))
         return MemberStats(
@@ -146,7 +146,7 @@ class Stats:
         """One page of ranked members, best first, and the number of pages."""
         frame = TimeFrame(frame)
         async with self.db.read() as repo:
-            q = StatsQueries(repo)
+            q = repo.stats
             total = await q.ranked_count(frame.value)
             rows = await q.leaderboard(frame.value, max(0, page) * per_page, per_page)
         for r in rows:
@@ -156,7 +156,7 @@ class Stats:
     async def summary(self, lang: str | None = None, top: int = 10) -> dict[str, Any]:
         """Tree counts per language and state, messages per role, and the top contributors of all time."""
         async with self.db.read() as repo:
-            q = StatsQueries(repo)
+            q = repo.stats
             trees = await q.tree_counts_by_lang()
             roles = await q.messages_per_role(lang)
             counters = await q.counters(None)

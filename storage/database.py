@@ -14,15 +14,12 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from engine.errors import DatabaseBusy
 from storage import integrity
 from storage.repository import Repository
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another connection's write to finish
-
-
-class DatabaseBusy(Exception):
-    """Another connection (another process) held the database longer than the busy timeout."""
 
 
 Synchronous = Literal["full", "normal"]

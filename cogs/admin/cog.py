@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.common import NotPermitted, grove, is_admin, member_id, send
-from engine.engine import normalize_lang
+from engine.lang import normalize_lang
 from engine.export import ExportOptions, export
 from engine.guilds import GuildConfig
 

@@ -17,7 +17,7 @@ from engine import errors
 from engine.errors import DomainError
 from engine.guilds import Post
 from engine.types import Emoji, EmojiOp, TreeState
-from storage.records import MessageRow
+from engine.records import MessageRow
 
 if TYPE_CHECKING:
     from bot.bot import Grove

@@ -16,7 +16,7 @@ from discord import ui
 
 from cogs.common import NotPermitted, grove, is_moderator, report_error
 from engine.types import Role
-from storage.records import MessageRow
+from engine.records import MessageRow
 
 if TYPE_CHECKING:
     from cogs.moderation.cog import Moderation

@@ -15,7 +15,7 @@ from cogs.tasks.cards import TITLES
 from cogs.tasks.guidelines import guidelines_for
 from cogs.tasks.items import answer_stale, dispatch_modal
 from engine import errors
-from engine.engine import normalize_lang
+from engine.lang import normalize_lang
 from engine.types import TaskType, TreeState
 
 RANDOM = "random"

@@ -11,7 +11,7 @@ from cogs.moderation.views import INLINE_TEXT, PIECE, message_post, split_text
 from engine import Engine
 from engine.check import check_database
 from engine.types import TreeState
-from storage.records import MessageRow
+from engine.records import MessageRow
 from tests.discord_env import HELPER_ROLE, Env
 from tests.driver import Driver, accepted_reply
 from tests.fakes import Exchange, Person, message_text, payloads

@@ -29,9 +29,9 @@ from bot.simulation import Community
 from engine import Engine, EngineConfig, FakeClock
 from engine.export import ExportMessageNode, ExportMessageTree
 from engine.types import Emoji
-from storage.bulk import BulkSpec, build
+from benchmarks.bulk import BulkSpec, build
 from storage.database import Database
-from storage.records import MessageRow
+from engine.records import MessageRow
 
 SEED = 1
 TARGET = 4

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from engine import Engine, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
-from engine.engine import normalize_lang
+from engine.lang import normalize_lang
 from engine.types import Emoji, EmojiOp
 from storage.database import Database
 from tests.driver import GOOD, Driver, answer

@@ -8,7 +8,7 @@ import pytest
 
 from engine import Emoji, EmojiOp, Engine, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
-from storage.records import MessageRow
+from engine.records import MessageRow
 from tests.driver import Driver, accepted_reply, reply, tree_row
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -11,7 +11,7 @@ from engine import Engine, EngineConfig, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
 from engine.engine import MONTH
 from engine.ranking import ranked_pairs
-from storage.records import MessageRow
+from engine.records import MessageRow
 from tests.driver import GOOD, SPAM, Driver, accepted_reply, reply, tree_row
 
 LANG_MISMATCH = {"spam": 0.0, "lang_mismatch": 1.0}

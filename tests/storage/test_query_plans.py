@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine import Engine, EngineConfig, FakeClock, TaskType
-from storage.bulk import BulkSpec, build
+from benchmarks.bulk import BulkSpec, build
 from storage.database import Database
 from tests.driver import fill_labels
 

@@ -1,0 +1,270 @@
+"""Tasks, reviews, rankings, the moderation log and a member's contributions (part of the write model)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.records import MessageRow, TaskRow
+from storage.rows import message_from, task_from
+from storage.sql import RESULT_TYPES, Queries, words
+
+
+class TaskWrites(Queries):
+    async def insert_task(
+        self,
+        *,
+        task_id: str,
+        user_id: int,
+        type: str,
+        lang: str,
+        random_request: bool,
+        tree_id: str | None,
+        target_id: str | None,
+        payload: dict[str, Any],
+        now: float,
+        expires_at: float | None,
+    ) -> TaskRow:
+        row = await self._one(
+            """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
+                                  created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+            (
+                task_id,
+                user_id,
+                type,
+                lang,
+                int(random_request),
+                tree_id,
+                target_id,
+                json.dumps(payload, sort_keys=True),
+                now,
+                expires_at,
+            ),
+        )
+        assert row is not None
+        return task_from(row)
+
+    async def task(self, task_id: str) -> TaskRow | None:
+        row = await self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return None if row is None else task_from(row)
+
+    async def end_task(self, task_id: str, status: str, now: float, *, clear_draft: bool) -> None:
+        await self._run(
+            f"""UPDATE tasks SET status = ?, ended_at = ?{", draft = NULL" if clear_draft else ""}
+                WHERE id = ? AND status = 'pending'""",
+            (status, now, task_id),
+        )
+
+    async def set_frontend_ref(self, task_id: str, ref: str) -> None:
+        await self._run("UPDATE tasks SET frontend_ref = ? WHERE id = ?", (ref, task_id))
+
+    async def set_draft(self, task_id: str, text: str | None) -> None:
+        await self._run("UPDATE tasks SET draft = ? WHERE id = ?", (text, task_id))
+
+    async def pending_task_count(self, user_id: int, since: float) -> int:
+        return int(
+            await self._scalar(
+                "SELECT count(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND status = 'pending'",
+                (user_id, since),
+            )
+        )
+
+    async def expire_tasks(self, now: float) -> int:
+        return await self._run(
+            "UPDATE tasks SET status = 'expired', ended_at = ? WHERE status = 'pending' AND expires_at <= ?",
+            (now, now),
+        )
+
+    async def cancel_pending_tasks(
+        self,
+        now: float,
+        *,
+        tree_id: str | None = None,
+        target_ids: Sequence[str] = (),
+        user_id: int | None = None,
+        types: Sequence[str] | None = None,
+    ) -> int:
+        conds, params = ["status = 'pending'"], [now]
+        if tree_id is not None:
+            conds.append("tree_id = ?")
+            params.append(tree_id)
+        if target_ids:
+            conds.append(f"target_id IN ({','.join('?' * len(target_ids))})")
+            params.extend(target_ids)
+        if user_id is not None:
+            conds.append("user_id = ?")
+            params.append(user_id)
+        if types is not None:
+            conds.append(f"type IN {words(types)}")
+        return await self._run(
+            f"UPDATE tasks SET status = 'cancelled', ended_at = ? WHERE {' AND '.join(conds)}", params
+        )
+
+    async def insert_label(
+        self,
+        *,
+        label_id: str,
+        message_id: str,
+        user_id: int,
+        task_id: str | None,
+        mode: str | None,
+        labels: dict[str, float],
+        comment: str,
+        is_report: bool,
+        now: float,
+    ) -> None:
+        await self._run(
+            """INSERT INTO labels (id, message_id, user_id, task_id, mode, labels, comment, is_report, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                label_id,
+                message_id,
+                user_id,
+                task_id,
+                mode,
+                json.dumps(labels, sort_keys=True),
+                comment,
+                int(is_report),
+                now,
+            ),
+        )
+
+    async def has_task_label(self, message_id: str, user_id: int) -> bool:
+        return (
+            await self._scalar(
+                "SELECT 1 FROM labels WHERE message_id = ? AND user_id = ? AND task_id IS NOT NULL LIMIT 1",
+                (message_id, user_id),
+            )
+            is not None
+        )
+
+    async def reviews(self, message_id: str) -> list[dict[str, float]]:
+        """The label values of every task-based review of a message."""
+        rows = await self._all(
+            "SELECT labels FROM labels WHERE message_id = ? AND task_id IS NOT NULL ORDER BY created_at, id",
+            (message_id,),
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    async def insert_ranking(
+        self,
+        *,
+        task_id: str,
+        user_id: int,
+        parent_id: str,
+        tree_id: str,
+        shown_ids: Sequence[str],
+        ranking: Sequence[int] | None,
+        ranked_ids: Sequence[str],
+        not_rankable: bool,
+        now: float,
+    ) -> None:
+        await self._run(
+            """INSERT INTO rankings (task_id, user_id, parent_id, tree_id, shown_ids, ranking, ranked_ids,
+                                     not_rankable, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                task_id,
+                user_id,
+                parent_id,
+                tree_id,
+                json.dumps(list(shown_ids)),
+                None if ranking is None else json.dumps(list(ranking)),
+                json.dumps(list(ranked_ids)),
+                int(not_rankable),
+                now,
+            ),
+        )
+
+    async def ballots(self, parent_id: str) -> list[list[str]]:
+        """Each ranking's ids, best first (empty for a "not rankable" answer without an order)."""
+        rows = await self._all(
+            "SELECT ranked_ids FROM rankings WHERE parent_id = ? ORDER BY created_at, task_id", (parent_id,)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    async def ranking_counts(self, parent_ids: Sequence[str]) -> dict[str, int]:
+        if not parent_ids:
+            return {}
+        rows = await self._all(
+            f"""SELECT parent_id, count(*) FROM rankings WHERE parent_id IN ({",".join("?" * len(parent_ids))})
+                GROUP BY parent_id""",
+            tuple(parent_ids),
+        )
+        out = {p: 0 for p in parent_ids}
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    async def log(self, now: float, actor_id: int | None, action: str, target: str, detail: str = "") -> None:
+        await self._run(
+            "INSERT INTO moderation_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            (now, actor_id, action, target, detail),
+        )
+
+    async def moderation_log(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._all("SELECT * FROM moderation_log ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(r) for r in rows]
+
+    async def messages_of_user(self, user_id: int) -> list[MessageRow]:
+        rows = await self._all("SELECT * FROM messages WHERE user_id = ? ORDER BY depth, id", (user_id,))
+        return [message_from(r) for r in rows]
+
+    async def emojis_of_user(self, user_id: int) -> list[tuple[str, str]]:
+        rows = await self._all("SELECT message_id, emoji FROM message_emojis WHERE user_id = ?", (user_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_emojis_of_user(self, user_id: int) -> None:
+        await self._run("DELETE FROM message_emojis WHERE user_id = ?", (user_id,))
+
+    async def labels_of_user(self, user_id: int) -> list[tuple[str, str | None]]:
+        """(message id, task id) of every label row the user wrote."""
+        rows = await self._all("SELECT message_id, task_id FROM labels WHERE user_id = ?", (user_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def mark_results_purged(self, user_id: int) -> None:
+        """The user's done reviews and rankings lose their results: say so on the tasks."""
+        await self._run(
+            f"""UPDATE tasks SET status = 'purged' WHERE user_id = ? AND status = 'done'
+                AND type IN {RESULT_TYPES}""",
+            (user_id,),
+        )
+
+    async def delete_labels_of_user(self, user_id: int) -> None:
+        await self._run("DELETE FROM labels WHERE user_id = ?", (user_id,))
+
+    async def rankings_of_user(self, user_id: int) -> list[tuple[str, str, list[str]]]:
+        """(parent id, tree id, ranked ids) of every ranking the user gave."""
+        rows = await self._all("SELECT parent_id, tree_id, ranked_ids FROM rankings WHERE user_id = ?", (user_id,))
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    async def delete_rankings_of_user(self, user_id: int) -> None:
+        await self._run("DELETE FROM rankings WHERE user_id = ?", (user_id,))
+
+    async def recount_reviews(self, message_ids: Sequence[str]) -> None:
+        await self._c.executemany(
+            """UPDATE messages SET review_count =
+                   (SELECT count(*) FROM labels l WHERE l.message_id = messages.id AND l.task_id IS NOT NULL)
+               WHERE id = ?""",
+            [(i,) for i in message_ids],
+        )
+
+    async def recount_ranking_counts(self, parent_ids: Sequence[str]) -> None:
+        await self._c.executemany(
+            """UPDATE messages SET ranking_count =
+                   (SELECT count(*) FROM rankings r, json_each(r.ranked_ids) j
+                    WHERE r.parent_id = messages.parent_id AND j.value = messages.id)
+               WHERE parent_id = ?""",
+            [(i,) for i in parent_ids],
+        )
+
+    async def recount_emojis(self, message_ids: Sequence[str]) -> None:
+        await self._c.executemany(
+            """UPDATE messages SET emojis = coalesce(
+                   (SELECT json_group_object(emoji, n) FROM
+                       (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = messages.id
+                        GROUP BY emoji ORDER BY emoji)), '{}')
+               WHERE id = ?""",
+            [(i,) for i in message_ids],
+        )
