@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.bulk import BulkSpec, build
 from bot.bot import Grove
 from bot.config import DatabaseSettings, DiscordSettings, GroveConfig
 from engine.types import TaskType
-from benchmarks.bulk import BulkSpec, build
 from tests.fakes import Call, DiscordErrorLog, FakeDiscord, Person, Simulator, message_text, payloads
 from tests.fakes.discord_api import walk_components
 from tests.fakes.payloads import Json

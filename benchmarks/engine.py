@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bulk import BulkSpec, build
 from engine import Engine, EngineConfig, FakeClock, errors
 from engine.types import LABEL_TYPES, RANKING_TYPES, TaskKind
-from benchmarks.bulk import BulkSpec, build
 from storage.database import Database
 
 
@@ -106,7 +106,7 @@ def report(messages: int, build_s: float, counts: dict[str, int], times: dict[st
     }
 
 
-async def run(sizes: list[int], ops: int, seed: int, keep: Path | None) -> dict[str, float]:
+async def run(sizes: list[int], ops: int, seed: int, keep: Path | None) -> dict[str, float | int | None]:
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
         for n in sizes:

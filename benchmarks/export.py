@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.export import ExportOptions, ExportResult, export
 from benchmarks.bulk import BulkSpec, build
+from engine.export import ExportOptions, ExportResult, export
 from storage.database import Database
 
 

@@ -20,10 +20,10 @@ from engine.check import check_database
 from engine.clock import FakeClock
 from engine.config import EngineConfig
 from engine.engine import Engine
-from engine.lang import normalize_lang
 from engine.errors import DomainError
 from engine.export import ExportOptions, export
 from engine.importer import IMPORT_STATES, ImportFailed, import_trees
+from engine.lang import normalize_lang
 from engine.stats import Stats
 from engine.types import TreeState
 from storage.database import Database

@@ -34,7 +34,26 @@ _WHERE = {
 }
 _SUBMODULES = {"errors", "policy"}
 
-__all__ = sorted([*_WHERE, *_SUBMODULES])
+__all__ = [
+    "Clock",
+    "DomainError",
+    "Emoji",
+    "EmojiOp",
+    "Engine",
+    "EngineConfig",
+    "FakeClock",
+    "LabelMode",
+    "Role",
+    "SystemClock",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
+    "TaskType",
+    "TreeState",
+    "errors",
+    "policy",
+    "ranked_pairs",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -39,11 +39,11 @@ class TaskWeights(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ranking: float = Field(10.0, ge=0)
-    label_reply: float = Field(5.0, ge=0)
-    label_prompt: float = Field(5.0, ge=0)
-    reply: float = Field(2.0, ge=0)
-    prompt: float = Field(0.01, ge=0)
+    ranking: float = Field(default=10.0, ge=0)
+    label_reply: float = Field(default=5.0, ge=0)
+    label_prompt: float = Field(default=5.0, ge=0)
+    reply: float = Field(default=2.0, ge=0)
+    prompt: float = Field(default=0.01, ge=0)
 
 
 class EngineConfig(BaseModel):
@@ -51,28 +51,28 @@ class EngineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_active_trees: int = Field(10, ge=0)
-    max_initial_prompt_review: int = Field(100, ge=0)
-    max_tree_depth: int = Field(3, ge=1)
-    max_children_count: int = Field(3, ge=1)
-    num_prompter_replies: int = Field(1, ge=1)
-    goal_tree_size: int = Field(12, ge=2)
+    max_active_trees: int = Field(default=10, ge=0)
+    max_initial_prompt_review: int = Field(default=100, ge=0)
+    max_tree_depth: int = Field(default=3, ge=1)
+    max_children_count: int = Field(default=3, ge=1)
+    num_prompter_replies: int = Field(default=1, ge=1)
+    goal_tree_size: int = Field(default=12, ge=2)
     random_goal_tree_size: bool = False
-    min_goal_tree_size: int = Field(5, ge=2)
-    num_reviews_initial_prompt: int = Field(3, ge=1)
-    num_reviews_reply: int = Field(3, ge=1)
+    min_goal_tree_size: int = Field(default=5, ge=2)
+    num_reviews_initial_prompt: int = Field(default=3, ge=1)
+    num_reviews_reply: int = Field(default=3, ge=1)
     auto_mod_enabled: bool = True
-    auto_mod_max_skip_reply: int = Field(25, ge=1)
-    auto_mod_red_flags: int = Field(4, ge=1)
-    p_full_labeling_review_prompt: float = Field(1.0, ge=0, le=1)
-    p_full_labeling_review_reply_assistant: float = Field(1.0, ge=0, le=1)
+    auto_mod_max_skip_reply: int = Field(default=25, ge=1)
+    auto_mod_red_flags: int = Field(default=4, ge=1)
+    p_full_labeling_review_prompt: float = Field(default=1.0, ge=0, le=1)
+    p_full_labeling_review_reply_assistant: float = Field(default=1.0, ge=0, le=1)
     # The reference's config says 0.25 but its code overwrites it with 0.1 at run time (quirk 2).
-    p_full_labeling_review_reply_prompter: float = Field(0.1, ge=0, le=1)
-    acceptance_threshold_initial_prompt: float = Field(0.6, ge=0, le=1)
-    acceptance_threshold_reply: float = Field(0.6, ge=0, le=1)
-    num_required_rankings: int = Field(3, ge=1)
-    p_activate_backlog_tree: float = Field(0.1, ge=0, le=1)
-    min_active_rankings_per_lang: int = Field(0, ge=0)
+    p_full_labeling_review_reply_prompter: float = Field(default=0.1, ge=0, le=1)
+    acceptance_threshold_initial_prompt: float = Field(default=0.6, ge=0, le=1)
+    acceptance_threshold_reply: float = Field(default=0.6, ge=0, le=1)
+    num_required_rankings: int = Field(default=3, ge=1)
+    p_activate_backlog_tree: float = Field(default=0.1, ge=0, le=1)
+    min_active_rankings_per_lang: int = Field(default=0, ge=0)
     labels_initial_prompt: tuple[str, ...] = LABELS_PROMPT
     labels_assistant_reply: tuple[str, ...] = LABELS_ASSISTANT
     labels_prompter_reply: tuple[str, ...] = LABELS_PROMPT
@@ -80,15 +80,15 @@ class EngineConfig(BaseModel):
     mandatory_labels_assistant_reply: tuple[str, ...] = ("spam",)
     mandatory_labels_prompter_reply: tuple[str, ...] = ("spam",)
     rank_prompter_replies: bool = False
-    lonely_children_count: int = Field(2, ge=0)
-    p_lonely_child_extension: float = Field(0.75, ge=0, le=1)
-    recent_tasks_span_sec: int = Field(300, ge=0)
-    max_pending_tasks_per_user: int = Field(8, ge=1)
-    max_prompt_lottery_waiting: int = Field(250, ge=0)
+    lonely_children_count: int = Field(default=2, ge=0)
+    p_lonely_child_extension: float = Field(default=0.75, ge=0, le=1)
+    recent_tasks_span_sec: int = Field(default=300, ge=0)
+    max_pending_tasks_per_user: int = Field(default=8, ge=1)
+    max_prompt_lottery_waiting: int = Field(default=250, ge=0)
     init_prompt_disabled_langs: tuple[str, ...] = ()
-    message_size_limit: int = Field(2000, ge=1)
-    duplicate_message_filter_window_minutes: int = Field(120, ge=0)
-    task_validity_minutes: int = Field(2880, ge=0)  # 0: tasks never expire
+    message_size_limit: int = Field(default=2000, ge=1)
+    duplicate_message_filter_window_minutes: int = Field(default=120, ge=0)
+    task_validity_minutes: int = Field(default=2880, ge=0)  # 0: tasks never expire
     require_task_ack: bool = False  # Grove's front-end delivers tasks in-process; set true for OA's ack protocol
     weights: TaskWeights = TaskWeights()
 

@@ -139,7 +139,7 @@ async def export(
 def _open(path: Path) -> io.TextIOBase:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.name.endswith(".gz"):
-        return gzip.open(path, "wt", encoding="utf-8")  # type: ignore[return-value]
+        return gzip.open(path, "wt", encoding="utf-8")
     return open(path, "w", encoding="utf-8")  # closed by the caller's with
 
 
@@ -164,7 +164,7 @@ async def _export_trees(
             for m in messages:
                 by_tree.setdefault(m["tree_id"], []).append(m)
             chosen = {t: _select(by_tree.get(t, []), options) for t, _ in page}
-            wanted = [m["id"] for ms in chosen.values() for m in ms]
+            wanted = [m["id"] for ms in chosen.values() if ms is not None for m in ms]
             labels = await repo.exports.labels(wanted) if options.labels else {}
             emojis = await repo.exports.emoji_events(wanted) if options.events else {}
             rankings = await repo.exports.ranking_events(wanted) if options.events else {}

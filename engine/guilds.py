@@ -12,7 +12,6 @@ from engine.clock import Clock, SystemClock
 from engine.lang import normalize_lang
 from storage.database import Database
 
-
 FALLBACK_LANG = "en"
 
 

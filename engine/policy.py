@@ -197,3 +197,13 @@ def validate_ranking(ranking: Sequence[int], n: int) -> list[int]:
     if sorted(values) != list(range(n)):
         raise errors.InvalidRanking(f"A ranking must list each of the {n} answers exactly once.")
     return values
+
+
+def ranked_roles(cfg: EngineConfig) -> tuple[Role, ...]:
+    """Whose replies are ranked: assistant replies always, prompter replies when configured (written once)."""
+    return (Role.ASSISTANT, Role.PROMPTER) if cfg.rank_prompter_replies else (Role.ASSISTANT,)
+
+
+def lacks_rankings(counts: Mapping[str, int], cfg: EngineConfig) -> bool:
+    """Does any sibling set (parent id -> rankings it has) still need rankings? (written once)"""
+    return any(n < cfg.num_required_rankings for n in counts.values())

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import TypeVar
+from typing import Protocol, Self, TypeVar
 
 import numpy as np
 
-T = TypeVar("T", bound=Hashable)
+
+class _Candidate(Hashable, Protocol):
+    """A ballot entry: hashable (it is indexed) and ordered (ties go to the lower id)."""
+
+    def __lt__(self, other: Self, /) -> bool: ...
+
+
+T = TypeVar("T", bound=_Candidate)
 
 
 def ranked_pairs(ballots: Sequence[Sequence[T]]) -> list[T]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from storage.sql import Queries
 
@@ -33,9 +33,10 @@ class GuildQueries(Queries):
         return {r[0]: r[1] for r in rows}
 
     async def channel_language(self, guild_id: int, channel_id: int) -> str | None:
-        return await self._scalar(
+        lang = await self._scalar(
             "SELECT lang FROM language_channels WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
         )
+        return cast(str | None, lang)
 
     async def set_language_channel(
         self, guild_id: int, channel_id: int, lang: str, now: float, actor_id: int | None

@@ -7,13 +7,15 @@ from typing import Any
 
 import aiosqlite
 
+from storage.sql import SqlParams
+
 _INACTIVE = (
     "('ready_for_export', 'aborted_low_grade', 'scoring_failed', 'halted_by_moderator', "
     "'backlog_ranking', 'prompt_lottery_waiting')"
 )
 
 
-async def _lines(conn: aiosqlite.Connection, sql: str, fmt: str, params: Any = ()) -> list[str]:
+async def _lines(conn: aiosqlite.Connection, sql: str, fmt: str, params: SqlParams = ()) -> list[str]:
     rows = await conn.execute_fetchall(sql, params)
     return [fmt.format(*r) for r in rows]
 

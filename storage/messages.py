@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import cast
 
 from engine.records import MessageRow
 from storage.rows import message_from
@@ -147,19 +148,15 @@ class MessageWrites(Queries):
         return [r[0] for r in rows]
 
     async def live_children_count(self, parent_id: str) -> int:
-        return int(
-            await self._scalar(
-                "SELECT count(*) FROM messages WHERE parent_id = ? AND deleted = 0 AND review_result IS NOT 0",
-                (parent_id,),
-            )
+        return await self._int(
+            "SELECT count(*) FROM messages WHERE parent_id = ? AND deleted = 0 AND review_result IS NOT 0",
+            (parent_id,),
         )
 
     async def add_review(self, message_id: str) -> int:
-        return int(
-            await self._scalar(
-                "UPDATE messages SET review_count = review_count + 1 WHERE id = ? RETURNING review_count",
-                (message_id,),
-            )
+        return await self._int(
+            "UPDATE messages SET review_count = review_count + 1 WHERE id = ? RETURNING review_count",
+            (message_id,),
         )
 
     async def set_review_result(self, message_id: str, result: bool | None) -> None:
@@ -220,7 +217,8 @@ class MessageWrites(Queries):
         return [message_from(r) for r in rows]
 
     async def emoji_counts(self, message_id: str) -> dict[str, int]:
-        return json.loads(await self._scalar("SELECT emojis FROM messages WHERE id = ?", (message_id,)) or "{}")
+        emojis = cast(str | None, await self._scalar("SELECT emojis FROM messages WHERE id = ?", (message_id,)))
+        return cast(dict[str, int], json.loads(emojis or "{}"))
 
     async def set_emoji_counts(self, message_id: str, counts: dict[str, int]) -> None:
         await self._run(

@@ -9,6 +9,7 @@ module each, sharing its connection.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import aiosqlite
 
@@ -152,7 +153,7 @@ class Repository(MessageWrites, TaskWrites):
         sql = "SELECT count(*) FROM trees WHERE lang = ? AND state = ?"
         if active_only:
             sql += " AND active = 1"
-        return int(await self._scalar(sql, (lang, state)))
+        return await self._int(sql, (lang, state))
 
     async def tree_ids_in_state(self, state: str, lang: str | None = None) -> list[str]:
         if lang is None:
@@ -163,11 +164,12 @@ class Repository(MessageWrites, TaskWrites):
 
     async def latest_time(self) -> float | None:
         """The newest timestamp the database holds (to continue a simulation's clock)."""
-        return await self._scalar(
+        latest = await self._scalar(
             """SELECT max(t) FROM (SELECT max(created_at) AS t FROM tasks UNION ALL
                                   SELECT max(ended_at) FROM tasks UNION ALL
                                   SELECT max(created_at) FROM users)"""
         )
+        return cast(float | None, latest)
 
     async def languages(self) -> list[str]:
         return [r[0] for r in await self._all("SELECT DISTINCT lang FROM trees ORDER BY lang")]
@@ -229,7 +231,8 @@ class Repository(MessageWrites, TaskWrites):
             "SELECT id FROM trees WHERE state = 'backlog_ranking' AND lang = ? ORDER BY id LIMIT ?",
             (lang, len(exclude) + 1),
         )
-        for (tree_id,) in rows:
+        tree_ids: list[str] = [r[0] for r in rows]
+        for tree_id in tree_ids:
             if tree_id not in exclude:
                 return tree_id
         return None
@@ -240,3 +243,8 @@ class Repository(MessageWrites, TaskWrites):
         if row is None and ident.isdigit():
             row = await self._one("SELECT * FROM users WHERE id = ?", (int(ident),))
         return None if row is None else user_from(row)
+
+    async def erase_texts_of_user(self, user_id: int) -> None:
+        """Blank every text the member wrote: their messages (already deleted) and their drafts."""
+        await self._run("UPDATE messages SET text = '' WHERE user_id = ?", (user_id,))
+        await self._run("UPDATE tasks SET draft = NULL WHERE user_id = ? AND draft IS NOT NULL", (user_id,))

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import sqlite3
 
 from engine.records import MessageRow, TaskRow, TreeRow, UserRow
 from engine.types import Role, TaskStatus, TaskType, TreeState
 
 
-def _bool(v: Any) -> bool | None:
+def _bool(v: object) -> bool | None:
     return None if v is None else bool(v)
 
 
-def user_from(row: Any) -> UserRow:
+def user_from(row: sqlite3.Row) -> UserRow:
     return UserRow(
         id=row["id"],
         auth_method=row["auth_method"],
@@ -31,7 +31,7 @@ def user_from(row: Any) -> UserRow:
     )
 
 
-def tree_from(row: Any) -> TreeRow:
+def tree_from(row: sqlite3.Row) -> TreeRow:
     return TreeRow(
         id=row["id"],
         state=TreeState(row["state"]),
@@ -48,7 +48,7 @@ def tree_from(row: Any) -> TreeRow:
     )
 
 
-def message_from(row: Any) -> MessageRow:
+def message_from(row: sqlite3.Row) -> MessageRow:
     return MessageRow(
         id=row["id"],
         tree_id=row["tree_id"],
@@ -71,7 +71,7 @@ def message_from(row: Any) -> MessageRow:
     )
 
 
-def task_from(row: Any) -> TaskRow:
+def task_from(row: sqlite3.Row) -> TaskRow:
     return TaskRow(
         id=row["id"],
         user_id=row["user_id"],

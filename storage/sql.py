@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeAlias, TypeVar
 
 import aiosqlite
 
@@ -21,7 +21,13 @@ def words(values: Iterable[Any]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in vals) + ")"
 
 
-def chunks(ids: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+T = TypeVar("T")
+
+SqlValue: TypeAlias = int | float | str | bytes | None  # what SQLite stores and returns in one cell
+SqlParams: TypeAlias = Sequence[SqlValue] | Mapping[str, SqlValue]  # positional (?) or named (:name) parameters
+
+
+def chunks(ids: Sequence[T], size: int = 500) -> list[Sequence[T]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
@@ -38,18 +44,26 @@ class Queries:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._c = conn
 
-    async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
+    async def _all(self, sql: str, params: SqlParams = ()) -> list[aiosqlite.Row]:
         return list(await self._c.execute_fetchall(sql, params))
 
-    async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
+    async def _one(self, sql: str, params: SqlParams = ()) -> aiosqlite.Row | None:
         rows = await self._c.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
-    async def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+    async def _scalar(self, sql: str, params: SqlParams = ()) -> SqlValue:
+        """The first column of the first row; None when there is no row (or the cell is NULL)."""
         row = await self._one(sql, params)
         return None if row is None else row[0]
 
-    async def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+    async def _int(self, sql: str, params: SqlParams = ()) -> int:
+        """The integer a query always yields (a count(*), a RETURNING counter); TypeError when it yields nothing."""
+        value = await self._scalar(sql, params)
+        if value is None:
+            raise TypeError(f"expected an integer, got no row or NULL from: {sql}")
+        return int(value)
+
+    async def _run(self, sql: str, params: SqlParams = ()) -> int:
         cur = await self._c.execute(sql, params)
         n = cur.rowcount
         await cur.close()

@@ -116,9 +116,7 @@ class StatsQueries(Queries):
         return [dict(r) for r in rows]
 
     async def ranked_count(self, frame: str) -> int:
-        return int(
-            await self._scalar("SELECT count(*) FROM user_stats WHERE time_frame = ? AND rank IS NOT NULL", (frame,))
-        )
+        return await self._int("SELECT count(*) FROM user_stats WHERE time_frame = ? AND rank IS NOT NULL", (frame,))
 
     async def messages_per_role(self, lang: str | None) -> dict[str, int]:
         sql = """SELECT CASE WHEN m.parent_id IS NULL THEN 'prompt' ELSE m.role END, count(*)

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.records import MessageRow, TaskRow
 from storage.rows import message_from, task_from
-from storage.sql import RESULT_TYPES, Queries, words
+from storage.sql import RESULT_TYPES, Queries, SqlValue, words
 
 
 class TaskWrites(Queries):
@@ -64,11 +64,9 @@ class TaskWrites(Queries):
         await self._run("UPDATE tasks SET draft = ? WHERE id = ?", (text, task_id))
 
     async def pending_task_count(self, user_id: int, since: float) -> int:
-        return int(
-            await self._scalar(
-                "SELECT count(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND status = 'pending'",
-                (user_id, since),
-            )
+        return await self._int(
+            "SELECT count(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND status = 'pending'",
+            (user_id, since),
         )
 
     async def expire_tasks(self, now: float) -> int:
@@ -86,7 +84,8 @@ class TaskWrites(Queries):
         user_id: int | None = None,
         types: Sequence[str] | None = None,
     ) -> int:
-        conds, params = ["status = 'pending'"], [now]
+        conds: list[str] = ["status = 'pending'"]
+        params: list[SqlValue] = [now]
         if tree_id is not None:
             conds.append("tree_id = ?")
             params.append(tree_id)

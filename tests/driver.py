@@ -6,8 +6,8 @@ import itertools
 from collections.abc import Sequence
 
 from engine import Engine, FakeClock, TaskType, TreeState, errors
-from engine.types import LABEL_TYPES, RANKING_TYPES, Task
 from engine.records import TreeRow
+from engine.types import LABEL_TYPES, RANKING_TYPES, Task
 
 GOOD = {"spam": 0.0, "lang_mismatch": 0.0}
 SPAM = {"spam": 1.0, "lang_mismatch": 0.0}

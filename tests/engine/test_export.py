@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.bulk import BulkSpec, build
 from bot.cli import main
 from bot.simulation import Community
 from engine import Engine, EngineConfig, FakeClock
 from engine.export import ExportMessageNode, ExportMessageTree
-from engine.types import Emoji
-from benchmarks.bulk import BulkSpec, build
-from storage.database import Database
 from engine.records import MessageRow
+from engine.types import Emoji
+from storage.database import Database
 
 SEED = 1
 TARGET = 4

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from engine import Engine, EngineConfig, TaskStatus, TaskType, TreeState, errors, policy
+from engine import Engine, EngineConfig, TaskStatus, TaskType, TreeState, errors, lifecycle, policy
 from engine.check import check_database
 from engine.engine import MONTH
 from engine.ranking import ranked_pairs
@@ -410,7 +410,7 @@ async def test_a_growing_tree_with_nothing_accepted_left_is_halted(new_engine, c
     async with db.transaction() as repo:
         await repo.set_deleted(await repo.subtree_ids(root), True)
         assert await repo.tree_size(root) == (0, 0)
-        assert await engine._check_ranking_state(repo, root) is False
+        assert await lifecycle.check_ranking_state(engine.step_on(repo), root) is False
     t = await tree_row(db, root)
     assert (t.state, t.active, t.halted_from) == (TreeState.HALTED_BY_MODERATOR, False, TreeState.GROWING)
 

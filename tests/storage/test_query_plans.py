@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from engine import Engine, EngineConfig, FakeClock, TaskType
 from benchmarks.bulk import BulkSpec, build
+from engine import Engine, EngineConfig, FakeClock, TaskType
 from storage.database import Database
 from tests.driver import fill_labels
 
