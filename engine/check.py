@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import policy
 from engine.config import EngineConfig
 from storage.database import Database
 
@@ -15,6 +16,6 @@ async def check_database(db: Database, cfg: EngineConfig | None = None) -> list[
             "num_reviews_initial_prompt": cfg.num_reviews_initial_prompt,
             "num_required_rankings": cfg.num_required_rankings,
             "num_prompter_replies": cfg.num_prompter_replies,
-            "ranked_roles": ["assistant", "prompter"] if cfg.rank_prompter_replies else ["assistant"],
+            "ranked_roles": [str(role) for role in policy.ranked_roles(cfg)],
         }
     )

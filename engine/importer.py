@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine import policy
 from engine.clock import Clock, SystemClock
 from engine.config import EngineConfig
 from engine.export import ExportMessageNode, ExportMessageTree
@@ -148,7 +149,7 @@ async def _import_tree(
     if await repo.tree(root.message_id) is not None or await repo.message(root.message_id) is not None:
         result.already_present += 1
         return
-    roles = ("assistant", "prompter") if cfg.rank_prompter_replies else ("assistant",)
+    roles = tuple(str(role) for role in policy.ranked_roles(cfg))
     target = state if _fully_ranked(root, roles) else TreeState.BACKLOG_RANKING
     nodes = list(_walk(root))
     await repo.insert_tree(

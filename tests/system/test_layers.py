@@ -116,6 +116,174 @@ def test_the_cogs_do_not_talk_to_the_database_driver_directly():
         assert banned == set(), f"{path.relative_to(ROOT)} imports {sorted(banned)}"
 
 
+# ------------------------------------------------------------------ the import graph
+
+PACKAGES = ("engine", "storage", "cogs", "bot")
+# The vocabulary every layer may import: enums, typed records, domain errors, language codes, events.
+VOCABULARY = frozenset({"engine.types", "engine.records", "engine.errors", "engine.lang", "engine.events"})
+MAX_LINES = 600
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def grove_modules() -> dict[str, Path]:
+    return {module_name(p): p for package in PACKAGES for p in python_files(package)}
+
+
+def _type_checking_only(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
+
+
+def runtime_imports(source: str, known: set[str], package: str = "") -> set[str]:
+    """The Grove modules a module imports when it runs: at top level or inside functions (a lazy import
+    is still a dependency), but not under `if TYPE_CHECKING:`. `from pkg import name` depends on
+    pkg.name when that is a module, else on pkg's own __init__."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if _type_checking_only(node):
+            for child in getattr(node, "orelse", []):
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in known else base)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
+    return {m for m in found if m in known}
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = grove_modules()
+    known = set(modules)
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        graph[name] = runtime_imports(path.read_text(encoding="utf-8"), known, package) - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return out
+
+
+def test_the_cycle_finder_finds_cycles_and_ignores_type_checking_imports():
+    known = {"a", "a.x", "a.y", "b"}
+    assert runtime_imports("from a import x\nimport b\n", known) == {"a.x", "b"}
+    assert runtime_imports("from a import Name\n", known) == {"a"}
+    assert runtime_imports("def f():\n    import b\n", known) == {"b"}
+    assert runtime_imports("if TYPE_CHECKING:\n    import b\n", known) == set()
+    assert runtime_imports("from . import y\n", known, package="a") == {"a.y"}
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_cogs_do_not_import_storage():
+    graph = import_graph()
+    offenders = {m: sorted(t for t in deps if t.startswith("storage")) for m, deps in graph.items()}
+    assert {m: d for m, d in offenders.items() if m.startswith("cogs") and d} == {}
+
+
+def test_storage_imports_only_the_vocabulary_of_the_engine():
+    graph = import_graph()
+    offenders = {
+        m: sorted(t for t in deps if t.split(".")[0] == "engine" and t not in VOCABULARY)
+        for m, deps in graph.items()
+        if m.split(".")[0] == "storage"
+    }
+    assert {m: d for m, d in offenders.items() if d} == {}
+
+
+def test_the_vocabulary_imports_nothing_else_of_grove():
+    graph = import_graph()
+    assert VOCABULARY <= set(graph)
+    assert {m: sorted(graph[m] - VOCABULARY) for m in VOCABULARY if graph[m] - VOCABULARY} == {}
+    # and importing it really loads nothing else: the engine package's __init__ is import-free
+    for path in python_files("engine"):
+        if path.name == "__init__.py":
+            assert runtime_imports(path.read_text(encoding="utf-8"), set(graph), "engine") == set()
+
+
+def test_bot_imports_no_cog_module():
+    graph = import_graph()
+    offenders = {m: sorted(t for t in deps if t.split(".")[0] == "cogs") for m, deps in graph.items()}
+    assert {m: d for m, d in offenders.items() if m.split(".")[0] == "bot" and d} == {}
+
+
+def test_no_module_is_over_600_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for package in PACKAGES
+        for path in python_files(package)
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_the_engine_facade_only_delegates():
+    """`Engine`'s public methods each open a unit of work and call a capability module; no rule lives there."""
+    tree = ast.parse((ROOT / "engine" / "engine.py").read_text(encoding="utf-8"))
+    engine = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Engine")
+    for fn in engine.body:
+        if isinstance(fn, ast.AsyncFunctionDef) and not fn.name.startswith("_"):
+            withs = [n for n in ast.walk(fn) if isinstance(n, ast.AsyncWith)]
+            assert withs, f"Engine.{fn.name} opens no unit of work"
+            opened = {ast.unparse(item.context_expr) for w in withs for item in w.items}
+            assert opened <= {"self._write()", "self._read()", "self._write(durable=False)"}, fn.name
+            assert len(fn.body) <= 12, f"Engine.{fn.name} holds logic; move it to a capability module"
+
+
 # ------------------------------------------------------------------ config.example.toml
 
 
