@@ -155,3 +155,23 @@ async def test_backlog_trees_are_ranked_here_once_activated(exported, tmp_path):
         assert await check_database(db) == []
     finally:
         await db.close()
+
+
+async def test_a_default_export_of_imported_synthetic_messages_leaves_them_out(exported, tmp_path):
+    """A tree holding a synthetic reply exported with default options once crashed with a TypeError."""
+    first = json.loads(exported.read_text().splitlines()[0])
+    reply = first["prompt"]["replies"][0]
+    reply["synthetic"], reply["model_name"] = True, "some-model"
+    source = tmp_path / "synthetic.jsonl"
+    source.write_text(json.dumps(first) + "\n")
+    db = await Database.open(tmp_path / "synthetic.sqlite3")
+    try:
+        await import_trees(db, source, state=TreeState.READY_FOR_EXPORT)
+        out = tmp_path / "out.jsonl"
+        await export(db, out, ExportOptions())
+        text = out.read_text()
+        assert reply["message_id"] not in text and "some-model" not in text
+        await export(db, tmp_path / "with.jsonl", ExportOptions(synthetic="include"))
+        assert reply["message_id"] in (tmp_path / "with.jsonl").read_text()
+    finally:
+        await db.close()
