@@ -6,6 +6,8 @@ The rules live here; the SQL lives in `storage.guilds.GuildQueries`; the cogs on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
 from engine import errors
 from engine.clock import Clock, SystemClock
@@ -29,6 +31,11 @@ class GuildConfig:
         return self.default_lang or FALLBACK_LANG
 
 
+class PostKind(StrEnum):
+    FEED = "feed"  # a new message, mirrored to the feed (or its language's) channel
+    QUEUE = "queue"  # a flagged or reported message, in the mod-queue channel
+
+
 @dataclass(frozen=True)
 class Post:
     """A Discord message the bot posted about a Grove message."""
@@ -37,7 +44,13 @@ class Post:
     message_id: str
     guild_id: int
     channel_id: int
-    kind: str
+    kind: PostKind
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Post:
+        return cls(
+            row["discord_message_id"], row["message_id"], row["guild_id"], row["channel_id"], PostKind(row["kind"])
+        )
 
 
 def resolve_language(option: str | None, channel_lang: str | None, preferred: str | None, default: str | None) -> str:
@@ -125,9 +138,9 @@ class GuildSettings:
             row = await repo.guilds.post(discord_message_id)
         if row is None:
             return None
-        return Post(row["discord_message_id"], row["message_id"], row["guild_id"], row["channel_id"], row["kind"])
+        return Post.from_row(row)
 
     async def posts_of(self, message_id: str) -> list[Post]:
         async with self.db.read() as repo:
             rows = await repo.guilds.posts_of(message_id)
-        return [Post(r["discord_message_id"], r["message_id"], r["guild_id"], r["channel_id"], r["kind"]) for r in rows]
+        return [Post.from_row(r) for r in rows]

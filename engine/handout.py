@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from engine import errors, lifecycle, policy
 from engine.records import MessageRow, TaskRow
@@ -22,19 +21,18 @@ from engine.types import (
     Role,
     Task,
     TaskKind,
-    TaskStatus,
     TaskType,
 )
-from storage.handout import HandOutSnapshot
+from storage.handout import HandOutSnapshot, RankSlot
 
 
 @dataclass(frozen=True)
 class Candidates:
     prompts_to_review: list[str]
-    replies_to_review: list[tuple[str, str, str]]
+    replies_to_review: list[tuple[str, Role, str]]
     reply_parents: list[policy.ParentCandidate]
     missing_replies: int
-    rankings: list[dict[str, Any]]
+    rankings: list[RankSlot]
     prompts_offered: int
 
 
@@ -72,15 +70,12 @@ def candidates(step: Step, snap: HandOutSnapshot, lang: str) -> Candidates:
     room = {tree_id: goal - size for tree_id, goal, size in snap.tree_sizes if size < goal}
     parents: list[policy.ParentCandidate] = []
     for row in snap.reply_parents:
-        role = Role(row["role"])
-        limit = (
-            row["max_children_count"]
-            if role is Role.PROMPTER
-            else min(row["max_children_count"], cfg.num_prompter_replies)
-        )
-        if row["tree_id"] in room and row["children"] < limit:
-            parents.append(policy.ParentCandidate(row["id"], row["tree_id"], role, row["depth"], row["children"]))
-    rankings = [row for row in snap.rankings if policy.lacks_rankings({row["id"]: row["rankings"]}, cfg)]
+        limit = row.max_children_count
+        if row.role is not Role.PROMPTER:
+            limit = min(limit, cfg.num_prompter_replies)
+        if row.tree_id in room and row.children < limit:
+            parents.append(policy.ParentCandidate(row.id, row.tree_id, row.role, row.depth, row.children))
+    rankings = [row for row in snap.rankings if policy.lacks_rankings({row.id: row.rankings}, cfg)]
     offered = 0 if lang in cfg.init_prompt_disabled_langs else policy.initial_prompts_offered(*snap.pipeline, cfg)
     return Candidates(snap.prompts_to_review, snap.replies_to_review, parents, sum(room.values()), rankings, offered)
 
@@ -94,7 +89,7 @@ def availability(c: Candidates, lang: str) -> Availability:
     for _, role, _ in c.replies_to_review:
         counts[label_type_for(role)] += 1
     for row in c.rankings:
-        counts[rank_type_for(row["role"])] += 1
+        counts[rank_type_for(row.role)] += 1
     return Availability(lang=lang, counts=counts)
 
 
@@ -164,13 +159,13 @@ async def hand_out(step: Step, user_id: int, lang: str, task_type: TaskType | No
     else:  # ranking
         rows = c.rankings
         if task_type is not None:
-            rows = [r for r in rows if rank_type_for(r["role"]) is task_type]
+            rows = [r for r in rows if rank_type_for(r.role) is task_type]
         if not rows:
             raise errors.NoTaskAvailable("No answers are waiting to be ranked by you right now.")
         row = rows[int(rng.integers(len(rows)))]
-        tree_id, target_id = row["tree_id"], row["id"]
-        chosen_type = rank_type_for(row["role"])
-        conversation, children = await step.repo.conversation_and_children(row["id"], step.ranked_roles)
+        tree_id, target_id = row.tree_id, row.id
+        chosen_type = rank_type_for(row.role)
+        conversation, children = await step.repo.conversation_and_children(row.id, step.ranked_roles)
         order = rng.permutation(len(children))
         payload["candidates"] = [children[int(i)].id for i in order]
         payload["reveal_synthetic"] = all(ch.synthetic for ch in children)
@@ -215,10 +210,10 @@ async def task_view(
     mode = row.payload.get("mode")
     return Task(
         id=row.id,
-        type=TaskType(row.type),
+        type=row.type,
         user_id=row.user_id,
         lang=row.lang,
-        status=TaskStatus(row.status),
+        status=row.status,
         created_at=row.created_at,
         expires_at=row.expires_at,
         tree_id=row.tree_id,
@@ -237,7 +232,7 @@ async def task_view(
 def conv(m: MessageRow, *, reveal_synthetic: bool = True) -> ConversationMessage:
     return ConversationMessage(
         id=m.id,
-        role=Role(m.role),
+        role=m.role,
         text=m.text,
         lang=m.lang,
         user_id=m.user_id,

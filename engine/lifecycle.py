@@ -194,7 +194,7 @@ async def rescore_after_purge(step: Step, tree_id: str) -> None:
 
 async def resume(step: Step, tree: TreeRow) -> TreeState:
     """Return a halted tree to the state it was halted from (decisions #20), then re-run its checks."""
-    target = TreeState(tree.halted_from or TreeState.GROWING)
+    target = tree.halted_from or TreeState.GROWING
     tree = await enter_state(step, tree, target)
     if target is TreeState.INITIAL_PROMPT_REVIEW:
         await check_lottery_state(step, tree.id)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
+from engine.types import Role
 from storage.sql import LABEL_TYPES, LIVE, RANK_TYPES, REPLY_TYPES, Queries, words
 
 
@@ -96,6 +97,26 @@ SELECT 'rank', p.id, p.tree_id, p.role, NULL,
         AND e.user_id = :user AND e.emoji = '_skip_ranking')"""
 
 
+class ParentSlot(NamedTuple):
+    """A message that could take a reply: its reply limit and its live children plus held reply slots."""
+
+    id: str
+    tree_id: str
+    role: Role
+    depth: int
+    max_children_count: int
+    children: int
+
+
+class RankSlot(NamedTuple):
+    """A sibling set this member may rank: its parent and the rankings done plus ranking slots held."""
+
+    id: str
+    tree_id: str
+    role: Role
+    rankings: int
+
+
 @dataclass
 class HandOutSnapshot:
     user_found: bool = False
@@ -104,10 +125,10 @@ class HandOutSnapshot:
     pending: int = 0
     pipeline: tuple[int, int, int] = (0, 0, 0)
     prompts_to_review: list[str] = field(default_factory=list)
-    replies_to_review: list[tuple[str, str, str]] = field(default_factory=list)  # (message id, role, tree id)
+    replies_to_review: list[tuple[str, Role, str]] = field(default_factory=list)  # (message id, role, tree id)
     tree_sizes: list[tuple[str, int, int]] = field(default_factory=list)  # (tree id, goal, size)
-    reply_parents: list[dict[str, Any]] = field(default_factory=list)
-    rankings: list[dict[str, Any]] = field(default_factory=list)
+    reply_parents: list[ParentSlot] = field(default_factory=list)
+    rankings: list[RankSlot] = field(default_factory=list)
 
 
 class HandOutQueries(Queries):
@@ -145,28 +166,19 @@ class HandOutQueries(Queries):
             elif kind == "prompt":
                 snap.prompts_to_review.append(id_)
             elif kind == "review":
-                snap.replies_to_review.append((id_, role, tree_id))
+                snap.replies_to_review.append((id_, Role(role), tree_id))
             elif kind == "size":
                 snap.tree_sizes.append((tree_id, int(a), int(b)))
             elif kind == "parent":
-                snap.reply_parents.append(
-                    {
-                        "id": id_,
-                        "tree_id": tree_id,
-                        "role": role,
-                        "depth": depth,
-                        "max_children_count": a,
-                        "children": b,
-                    }
-                )
+                snap.reply_parents.append(ParentSlot(id_, tree_id, Role(role), int(depth), int(a), int(b)))
             else:
-                snap.rankings.append({"id": id_, "tree_id": tree_id, "role": role, "rankings": int(a)})
+                snap.rankings.append(RankSlot(id_, tree_id, Role(role), int(a)))
         # Sorted here rather than in SQL, where ORDER BY over the compound costs more than these sorts.
         snap.prompts_to_review.sort()
         snap.replies_to_review.sort()
         snap.tree_sizes.sort()
-        snap.reply_parents.sort(key=itemgetter("id"))
-        snap.rankings.sort(key=itemgetter("id"))
+        snap.reply_parents.sort(key=attrgetter("id"))
+        snap.rankings.sort(key=attrgetter("id"))
         return snap
 
     async def ranking_parents(self, lang: str, user_id: int, roles: Sequence[str], now: float) -> list[dict[str, Any]]:
