@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -9,33 +10,29 @@ import discord
 import numpy as np
 import yarl
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from discord import app_commands
 from discord.ext import commands
 
 from bot.config import GroveConfig
 from bot.scheduler import Job, JobRunner, jobs, start_scheduler
 from engine.clock import Clock, SystemClock
 from engine.engine import Engine
+from engine.events import Event
 from engine.guilds import GuildSettings
 from engine.stats import Stats
 from storage.database import Database
 
 log = logging.getLogger("grove")
 
-EXTENSIONS = ("cogs.tasks", "cogs.moderation", "cogs.admin", "cogs.community")
+# The error handler first: it installs the command tree's on_error before any command exists.
+EXTENSIONS = ("cogs.errors", "cogs.tasks", "cogs.moderation", "cogs.admin", "cogs.community")
+EVENTS = "grove_"  # engine events become discord.py events "grove_<name>" (cogs listen to "on_grove_<name>")
+EVENT_GRACE = 10.0  # seconds `close` waits for event handlers still running
 
 
 def point_at(config: GroveConfig) -> None:
     """Route discord.py's REST and gateway traffic to the configured servers (Discord's own by default)."""
     discord.http.Route.BASE = str(config.discord.api_base_url).rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(config.discord.gateway_url))
-
-
-class GroveTree(app_commands.CommandTree["Grove"]):
-    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        from cogs.common import report_error
-
-        await report_error(interaction, error)
 
 
 class Grove(commands.Bot):
@@ -62,7 +59,6 @@ class Grove(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
-            tree_cls=GroveTree,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
@@ -85,6 +81,7 @@ class Grove(commands.Bot):
         self.db = await Database.open(self.config.database.path, synchronous=self.config.database.synchronous)
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
+        self.engine.subscribe(self.publish)
         self.settings = GuildSettings(self.db, self.clock)
         self.stats = Stats(self.db, clock=self.clock)
         for name in self._extensions:
@@ -104,10 +101,11 @@ class Grove(commands.Bot):
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
     async def close(self) -> None:
-        """Stop the jobs, let in-flight work finish, close Discord, then the database."""
+        """Stop the jobs, let in-flight work finish (event handlers included), close Discord, then the database."""
         scheduler = getattr(self, "scheduler", None)
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+        await self._finish_event_handlers()
         await super().close()
         if self._opened:
             self._opened = False
@@ -115,6 +113,26 @@ class Grove(commands.Bot):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unexpected error in %s", event_method)
+
+    # ------------------------------------------------------------------ engine events
+
+    def publish(self, event: Event) -> None:
+        """Called by the engine after each commit: the event goes to every cog's `on_grove_<name>` listener."""
+        self.dispatch(f"{EVENTS}{event.name}", event)
+
+    async def _finish_event_handlers(self) -> None:
+        """Wait (a while) for listeners of engine events still at work, e.g. editing a feed post."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EVENT_GRACE
+        while pending := [
+            t
+            for t in asyncio.all_tasks()
+            if t.get_name().startswith(f"discord.py: on_{EVENTS}") and t is not asyncio.current_task()
+        ]:
+            if loop.time() >= deadline:
+                log.warning("closing with %d event handlers still running", len(pending))
+                return
+            await asyncio.wait(pending, timeout=deadline - loop.time())
 
     # ------------------------------------------------------------------ identity
 

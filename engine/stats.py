@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -85,6 +85,50 @@ class MemberStats:
     counters: dict[str, int]
 
 
+@dataclass(frozen=True)
+class LeaderRow:
+    """One ranked member on a leaderboard page."""
+
+    user_id: int
+    rank: int
+    score: int
+    level: int
+    display_name: str
+    username: str  # the front-end's id for the member (a Discord user id for Discord members)
+
+
+@dataclass(frozen=True)
+class LeaderboardPage:
+    frame: TimeFrame
+    page: int  # 0-based, clamped to the pages there are
+    pages: int  # at least 1
+    rows: tuple[LeaderRow, ...]
+
+
+@dataclass(frozen=True)
+class Contributor:
+    user_id: int
+    name: str
+    score: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Trees per language and state, messages per role, and the top contributors of all time."""
+
+    trees: dict[str, dict[str, int]]
+    messages: dict[str, int]
+    top_contributors: tuple[Contributor, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape `grove stats --json` prints."""
+        return {
+            "trees": self.trees,
+            "messages": self.messages,
+            "top_contributors": [asdict(c) for c in self.top_contributors],
+        }
+
+
 class Stats:
     def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
         self.db = db
@@ -140,10 +184,38 @@ class Stats:
             {c: row[c] for c in STAT_COUNTERS},
         )
 
+    async def board(
+        self, frame: TimeFrame | str = TimeFrame.TOTAL, *, page: int = 0, per_page: int = 10
+    ) -> LeaderboardPage:
+        """One page of ranked members, best first; a page past the end is the last page."""
+        frame = TimeFrame(frame)
+        async with self.db.read() as repo:
+            q = repo.stats
+            pages = max(1, math.ceil(await q.ranked_count(frame.value) / per_page))
+            page = min(max(0, page), pages - 1)
+            rows = await q.leaderboard(frame.value, page * per_page, per_page)
+        return LeaderboardPage(
+            frame,
+            page,
+            pages,
+            tuple(
+                LeaderRow(
+                    r["user_id"],
+                    r["rank"],
+                    r["leader_score"],
+                    level_of(r["leader_score"]),
+                    r["display_name"] or "",
+                    str(r["username"]),
+                )
+                for r in rows
+            ),
+        )
+
     async def leaderboard(
         self, frame: TimeFrame | str = TimeFrame.TOTAL, *, page: int = 0, per_page: int = 10
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of ranked members, best first, and the number of pages."""
+        """One page of ranked members as plain rows (with their level), and the number of pages.
+        Prefer `board`, which returns typed rows; this shape stays for callers that print or compare dicts."""
         frame = TimeFrame(frame)
         async with self.db.read() as repo:
             q = repo.stats
@@ -153,7 +225,7 @@ class Stats:
             r["level"] = level_of(r["leader_score"])
         return rows, max(1, math.ceil(total / per_page))
 
-    async def summary(self, lang: str | None = None, top: int = 10) -> dict[str, Any]:
+    async def overview(self, lang: str | None = None, top: int = 10) -> Summary:
         """Tree counts per language and state, messages per role, and the top contributors of all time."""
         async with self.db.read() as repo:
             q = repo.stats
@@ -167,8 +239,8 @@ class Stats:
             names = await q.display_names([u for _, u in leaders])
         if lang is not None:
             trees = {lang: trees.get(lang, {})}
-        return {
-            "trees": trees,
-            "messages": roles,
-            "top_contributors": [{"user_id": u, "name": names.get(u, str(u)), "score": s} for s, u in leaders],
-        }
+        return Summary(trees, roles, tuple(Contributor(u, names.get(u, str(u)), s) for s, u in leaders))
+
+    async def summary(self, lang: str | None = None, top: int = 10) -> dict[str, Any]:
+        """`overview` as plain JSON data (what `grove stats` prints)."""
+        return (await self.overview(lang, top)).as_dict()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from discord.ext import commands
+from typing import TYPE_CHECKING
 
-from cogs.admin.cog import Admin
+if TYPE_CHECKING:
+    from bot.bot import Grove
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Grove) -> None:
+    from cogs.admin.cog import Admin
+
     await bot.add_cog(Admin(bot))

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common import NotPermitted, grove, is_admin, member_id, send
-from engine.lang import normalize_lang
+from cogs.checks import NotPermitted, is_admin
+from cogs.context import member_id
+from cogs.replies import send
 from engine.export import ExportOptions, export
 from engine.guilds import GuildConfig
+from engine.lang import normalize_lang
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
 
 CHANNEL_TYPES = [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
 
@@ -32,10 +38,10 @@ def describe(config: GuildConfig) -> discord.Embed:
     return embed
 
 
-async def save(interaction: discord.Interaction, setter: str, value: int | str | None) -> None:
+async def save(interaction: discord.Interaction[Grove], setter: str, value: int | str | None) -> None:
     """Change one server setting through `GuildSettings.<setter>` and show the settings as they now are."""
     assert interaction.guild_id is not None
-    change = getattr(grove(interaction).settings, setter)
+    change = getattr(interaction.client.settings, setter)
     config = await change(interaction.guild_id, value, await member_id(interaction))
     await send(interaction, "Saved.", embeds=[describe(config)])
 
@@ -44,12 +50,13 @@ async def save(interaction: discord.Interaction, setter: str, value: int | str |
 @app_commands.default_permissions(manage_guild=True)
 class Admin(commands.GroupCog, group_name="config", group_description="Grove's settings for this server (admins)."):
     language_channel = app_commands.Group(name="language-channel", description="Channels whose tasks use a language.")
+    member_data_held: ClassVar[str] = ""  # per-server settings only; who changed them is the engine's log
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: Grove) -> None:
         self.bot = bot
         super().__init__()
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction[Grove]) -> bool:  # type: ignore[override]
         if interaction.guild_id is None:  # guild_only() hides it in DMs; a stale or forged call still gets here
             raise app_commands.NoPrivateMessage()
         if not await is_admin(interaction):
@@ -59,48 +66,52 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
     @language_channel.command(name="set", description="Tasks asked for in this channel use this language.")
     @app_commands.describe(channel="The channel", language="Language code, e.g. de or pt-BR")
     async def language_channel_set(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, language: str
+        self, interaction: discord.Interaction[Grove], channel: discord.TextChannel, language: str
     ) -> None:
         assert interaction.guild_id is not None
-        code = await grove(interaction).settings.set_language_channel(
+        code = await interaction.client.settings.set_language_channel(
             interaction.guild_id, channel.id, language, await member_id(interaction)
         )
         await send(interaction, f"Tasks in {channel.mention} are now in **{code}**; its new messages go there too.")
 
     @language_channel.command(name="remove", description="The channel no longer has a language of its own.")
-    async def language_channel_remove(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    async def language_channel_remove(
+        self, interaction: discord.Interaction[Grove], channel: discord.TextChannel
+    ) -> None:
         assert interaction.guild_id is not None
-        await grove(interaction).settings.remove_language_channel(
+        await interaction.client.settings.remove_language_channel(
             interaction.guild_id, channel.id, await member_id(interaction)
         )
         await send(interaction, f"{channel.mention} no longer has a language.")
 
     @language_channel.command(name="list", description="Channels with a language.")
-    async def language_channel_list(self, interaction: discord.Interaction) -> None:
+    async def language_channel_list(self, interaction: discord.Interaction[Grove]) -> None:
         assert interaction.guild_id is not None
-        config = await grove(interaction).settings.get(interaction.guild_id)
+        config = await interaction.client.settings.get(interaction.guild_id)
         lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
         await send(interaction, "\n".join(lines) or "No channel has a language; tasks use the default language.")
 
     @app_commands.command(name="moderator-role", description="Members with this role moderate (leave out to clear).")
-    async def moderator_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
+    async def moderator_role(self, interaction: discord.Interaction[Grove], role: discord.Role | None = None) -> None:
         await save(interaction, "set_moderator_role", role.id if role else None)
 
     @app_commands.command(name="feed-channel", description="Where new messages are mirrored (leave out to clear).")
     @app_commands.describe(channel="The feed channel")
-    async def feed_channel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    async def feed_channel(
+        self, interaction: discord.Interaction[Grove], channel: discord.TextChannel | None = None
+    ) -> None:
         await save(interaction, "set_feed_channel", channel.id if channel else None)
 
     @app_commands.command(name="mod-queue-channel", description="Where flagged messages go (leave out to clear).")
     @app_commands.describe(channel="The moderation queue channel")
     async def mod_queue_channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+        self, interaction: discord.Interaction[Grove], channel: discord.TextChannel | None = None
     ) -> None:
         await save(interaction, "set_mod_queue_channel", channel.id if channel else None)
 
     @app_commands.command(name="default-language", description="The server's language when nothing else decides.")
     @app_commands.describe(language="Language code, e.g. en or de (leave out to clear)")
-    async def default_language(self, interaction: discord.Interaction, language: str | None = None) -> None:
+    async def default_language(self, interaction: discord.Interaction[Grove], language: str | None = None) -> None:
         await save(interaction, "set_default_language", language)
 
     @app_commands.command(name="export", description="Export the dataset (oasst JSON Lines, gzip).")
@@ -111,12 +122,12 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
     )
     async def export(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[Grove],
         language: str | None = None,
         labels: bool = False,
         everything: bool = False,
     ) -> None:
-        bot = grove(interaction)
+        bot = interaction.client
         await interaction.response.defer(ephemeral=True, thinking=True)
         folder = Path(bot.config.database.path).resolve().parent / "exports"
         folder.mkdir(mode=0o700, exist_ok=True)
@@ -138,6 +149,6 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
             )
 
     @app_commands.command(name="show", description="Show Grove's settings for this server.")
-    async def show(self, interaction: discord.Interaction) -> None:
+    async def show(self, interaction: discord.Interaction[Grove]) -> None:
         assert interaction.guild_id is not None
-        await send(interaction, embeds=[describe(await grove(interaction).settings.get(interaction.guild_id))])
+        await send(interaction, embeds=[describe(await interaction.client.settings.get(interaction.guild_id))])

@@ -1,18 +1,30 @@
-"""Contributor-facing tasks: commands, cards, writing, labelling and ranking."""
+"""Contributor-facing tasks: commands, cards, writing, labelling and ranking.
+
+cog.py        /task, /status, /language, /guidelines, /help, and the router for Grove's modals
+parts.py      every card part, listed once (installed by the cog)
+items.py      the custom_id grammar, task buttons, the parts registry, modal dispatch
+cards.py      a task as embeds and buttons, paged (never cut)
+flow.py       moves every card shares (hand out, next card, skip, stop, pages, report)
+writing.py, labelling.py, ranking.py   one card part per task family
+"""
 
 from __future__ import annotations
 
-from discord.ext import commands
+from typing import TYPE_CHECKING
 
-from cogs.tasks import flow, labelling, ranking, writing  # noqa: F401  (they register their card parts)
-from cogs.tasks.cog import Tasks
-from cogs.tasks.items import TaskButton
+if TYPE_CHECKING:
+    from bot.bot import Grove
 
 
-async def setup(bot: commands.Bot) -> None:
-    bot.add_dynamic_items(TaskButton, flow.NextButton)
+async def setup(bot: Grove) -> None:
+    from cogs.tasks.cog import Tasks
+    from cogs.tasks.parts import DYNAMIC_ITEMS
+
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
     await bot.add_cog(Tasks(bot))
 
 
-async def teardown(bot: commands.Bot) -> None:
-    bot.remove_dynamic_items(TaskButton, flow.NextButton)
+async def teardown(bot: Grove) -> None:
+    from cogs.tasks.parts import DYNAMIC_ITEMS
+
+    bot.remove_dynamic_items(*DYNAMIC_ITEMS)

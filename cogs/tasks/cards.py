@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import discord
 from discord import ui
 
-from cogs.tasks.items import TaskButton
+from cogs.tasks.items import PARTS, TaskButton
 from engine.types import ConversationMessage, Role, Task, TaskKind, TaskType
 
 PAGE_CHARS = 5200  # embed text per message (limit 6000 for all embeds together), with room for the header
@@ -55,11 +54,8 @@ class Body:
     skip: bool = True  # offer Skip
 
 
-# family name -> (task, state) -> Body; filled by writing.py, labelling.py and ranking.py
-BODIES: dict[str, Callable[[Task, str], Body]] = {}
-
-
 def family(task: Task) -> str:
+    """Which card part draws the task's card (see `CardPart.family`)."""
     if task.kind in (TaskKind.PROMPT, TaskKind.REPLY):
         return "write"
     if task.kind is TaskKind.RANKING:
@@ -106,7 +102,7 @@ def paginate(blocks: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
 
 def render(task: Task, state: str = "", page: int | None = None, *, notice: str = "", stop: bool = True) -> Card:
     """The card of `task` in `state` (family-specific, e.g. "preview" or a ranking order), at `page`."""
-    body = BODIES[family(task)](task, state)
+    body = PARTS.body(family(task))(task, state)
     marked = task.target_id if task.kind in (TaskKind.LABEL_PROMPT, TaskKind.LABEL_REPLY) else None
     pages = paginate(turn_blocks(task.conversation, marked) + body.blocks)
     last = len(pages) - 1

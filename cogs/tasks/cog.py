@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common import grove, is_admin, is_moderator, member_id, send
-from cogs.community.charts import render_trees
-from cogs.tasks import flow
+from cogs.charts import render_trees
+from cogs.checks import is_admin, is_moderator
+from cogs.context import member_id
+from cogs.replies import send
+from cogs.tasks import flow, parts
 from cogs.tasks.cards import TITLES
 from cogs.tasks.guidelines import guidelines_for
 from cogs.tasks.items import answer_stale, dispatch_modal
 from engine import errors
 from engine.lang import normalize_lang
 from engine.types import TaskType, TreeState
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
 
 RANDOM = "random"
 STATE_WORDS = {
@@ -38,19 +46,46 @@ def type_name(t: TaskType) -> str:
 
 
 class Tasks(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    member_data_held: ClassVar[str] = "the messages the member wrote on task cards, and their drafts"
+
+    def __init__(self, bot: Grove) -> None:
         self.bot = bot
 
+    async def cog_load(self) -> None:
+        parts.install()  # the bodies and actions of every card (kept when unloaded: they are code, not state)
+
+    # ------------------------------------------------------------------ what the member's data is (cogs.privacy)
+
+    async def member_data(self, user_id: int) -> dict[str, Any]:
+        return {
+            "messages": [
+                {
+                    "message_id": m.id,
+                    "tree_id": m.tree_id,
+                    "parent_id": m.parent_id,
+                    "role": m.role,
+                    "lang": m.lang,
+                    "created": datetime.fromtimestamp(m.created_at, UTC).isoformat(),
+                    "text": m.text,
+                }
+                for m in await self.bot.engine.messages_of_user(user_id)
+            ]
+        }
+
+    async def delete_member_data(self, user_id: int) -> None:
+        """Nothing is left here after the engine's purge: it withdrew the member's open tasks and erased their
+        texts and drafts; cards are ephemeral (only the member saw them) and their buttons now find no task."""
+
     @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
+    async def on_interaction(self, interaction: discord.Interaction[Grove]) -> None:
         if interaction.type is discord.InteractionType.modal_submit:
             if not await dispatch_modal(interaction):
                 await answer_stale(interaction)
         elif interaction.type is discord.InteractionType.component:
             await answer_stale(interaction)  # only custom_ids no Grove button takes
 
-    async def _language(self, interaction: discord.Interaction, option: str | None) -> str:
-        bot = grove(interaction)
+    async def _language(self, interaction: discord.Interaction[Grove], option: str | None) -> str:
+        bot = interaction.client
         user = await bot.engine.user(await member_id(interaction))
         return await bot.settings.language_for(
             interaction.guild_id, interaction.channel_id, option, user.preferred_lang
@@ -61,18 +96,20 @@ class Tasks(commands.Cog):
     @app_commands.command(name="task", description="Get a task: write, reply, review or rank.")
     @app_commands.describe(type="What kind of task (default: a random one)", language="Language code, e.g. en or de")
     async def task(
-        self, interaction: discord.Interaction, type: str | None = None, language: str | None = None
+        self, interaction: discord.Interaction[Grove], type: str | None = None, language: str | None = None
     ) -> None:
         lang = await self._language(interaction, language)
         task_type: str | None = None if type in (None, "", RANDOM) else type
         await flow.hand_out(interaction, task_type, lang)
 
     @task.autocomplete("type")
-    async def task_type_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def task_type_choices(
+        self, interaction: discord.Interaction[Grove], current: str
+    ) -> list[app_commands.Choice[str]]:
         option = getattr(interaction.namespace, "language", None)
         try:
             lang = await self._language(interaction, option)
-            counts = (await grove(interaction).engine.availability(await member_id(interaction), lang)).counts
+            counts = (await interaction.client.engine.availability(await member_id(interaction), lang)).counts
         except errors.DomainError:
             counts = {}
         total = sum(counts.values())
@@ -84,8 +121,10 @@ class Tasks(commands.Cog):
         return [c for c in choices if needle in c.name.lower() or needle in c.value][:25]
 
     @task.autocomplete("language")
-    async def language_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        langs = set(await grove(interaction).engine.languages()) | {"en"}
+    async def language_choices(
+        self, interaction: discord.Interaction[Grove], current: str
+    ) -> list[app_commands.Choice[str]]:
+        langs = set(await interaction.client.engine.languages()) | {"en"}
         found = [code for code in sorted(langs) if code.startswith(current.lower())]
         return [app_commands.Choice(name=code, value=code) for code in found[:25]]
 
@@ -93,8 +132,8 @@ class Tasks(commands.Cog):
 
     @app_commands.command(name="status", description="What you can do now, and how the trees of a language stand.")
     @app_commands.describe(language="Language code, e.g. en or de")
-    async def status(self, interaction: discord.Interaction, language: str | None = None) -> None:
-        bot = grove(interaction)
+    async def status(self, interaction: discord.Interaction[Grove], language: str | None = None) -> None:
+        bot = interaction.client
         lang = await self._language(interaction, language)
         availability = await bot.engine.availability(await member_id(interaction), lang)
         counts = await bot.engine.tree_counts(lang)
@@ -110,7 +149,7 @@ class Tasks(commands.Cog):
         if not availability.total:
             embed.add_field(name="Why nothing?", value=why_nothing(counts), inline=False)
         await interaction.response.defer(ephemeral=True, thinking=True)  # drawing the chart takes a moment
-        every_state = {state.value: counts.get(state.value, 0) for state in TreeState}
+        every_state = {state.value: counts.get(state, 0) for state in TreeState}
         png = await render_trees(every_state, f"Trees per state · {lang}")
         embed.set_image(url="attachment://trees.png")
         await send(interaction, embeds=[embed], files=[discord.File(io.BytesIO(png), filename="trees.png")])
@@ -119,8 +158,8 @@ class Tasks(commands.Cog):
 
     @app_commands.command(name="language", description="Show or set your preferred language.")
     @app_commands.describe(code="A language code such as en, de or pt-BR; leave out to see the current one")
-    async def language(self, interaction: discord.Interaction, code: str | None = None) -> None:
-        bot = grove(interaction)
+    async def language(self, interaction: discord.Interaction[Grove], code: str | None = None) -> None:
+        bot = interaction.client
         member = await member_id(interaction)
         if code is None:
             user = await bot.engine.user(member)
@@ -139,12 +178,14 @@ class Tasks(commands.Cog):
     @app_commands.command(name="guidelines", description="How to write, review and rank well.")
     @app_commands.describe(task="The kind of task")
     @app_commands.choices(task=[app_commands.Choice(name=type_name(t), value=t.value) for t in TaskType])
-    async def guidelines(self, interaction: discord.Interaction, task: app_commands.Choice[str] | None = None) -> None:
+    async def guidelines(
+        self, interaction: discord.Interaction[Grove], task: app_commands.Choice[str] | None = None
+    ) -> None:
         text = guidelines_for(TaskType(task.value) if task else None)
         await send(interaction, embeds=[discord.Embed(title="📖 Guidelines", description=text)])
 
     @app_commands.command(name="help", description="What Grove is and what you can do with it.")
-    async def help(self, interaction: discord.Interaction) -> None:
+    async def help(self, interaction: discord.Interaction[Grove]) -> None:
         embed = discord.Embed(
             title="🌳 Grove",
             description=(
@@ -182,7 +223,7 @@ class Tasks(commands.Cog):
         await send(interaction, embeds=[embed])
 
 
-def why_nothing(counts: dict[str, int]) -> str:
+def why_nothing(counts: Mapping[TreeState, int]) -> str:
     c = {TreeState(k): v for k, v in counts.items()}
     reasons = []
     if c.get(TreeState.INITIAL_PROMPT_REVIEW):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import ui
 
-from cogs.common import grove, report_error, send
+from cogs.errors import report_error
+from cogs.replies import send
 from cogs.tasks.cards import TITLES, Card, render
 from cogs.tasks.guidelines import guidelines_for
-from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
+from cogs.tasks.items import Act, CardPart, TaskButton, modal_id, open_modal
 from engine import errors
 from engine.types import Task, TaskType
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
 
 ANY = "any"
 
@@ -28,15 +33,15 @@ class NextButton(ui.DynamicItem[ui.Button], template=r"g:n:(?P<type>[a-z_]{3,30}
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
     ) -> NextButton:
         return cls(match["type"], match["lang"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
         try:
-            member = await grove(interaction).member_id(interaction.user)
+            member = await interaction.client.member_id(interaction.user)
             task_type = None if self.task_type == ANY else self.task_type
-            task = await grove(interaction).engine.next_task(member, self.lang, task_type)
+            task = await interaction.client.engine.next_task(member, self.lang, task_type)
             card = render(task, stop=True)
             await interaction.response.edit_message(embeds=card.embeds, view=card.view, attachments=[])
         except Exception as exc:
@@ -53,7 +58,7 @@ async def show(act: Act, task: Task, state: str = "", page: int | None = None, n
     await edit_card(act.interaction, card)
 
 
-async def edit_card(interaction: discord.Interaction, card: Card) -> None:
+async def edit_card(interaction: discord.Interaction[Grove], card: Card) -> None:
     if interaction.message is not None:
         await interaction.response.edit_message(embeds=card.embeds, view=card.view, attachments=[])
     else:
@@ -88,7 +93,6 @@ async def next_card(act: Act, done: Task, notice: str) -> None:
     await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
 
 
-@on_button("skip")
 async def skip(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
@@ -107,18 +111,15 @@ async def skip(act: Act) -> None:
     await next_card(act, task, "⏭️ Skipped — you won't see that one again.")
 
 
-@on_button("show")
 async def show_again(act: Act) -> None:
     await show(act, await open_task(act))
 
 
-@on_button("page")
 async def page(act: Act) -> None:
     number, _, state = act.arg.partition(".")
     await show(act, await open_task(act), state, int(number) if number.lstrip("-").isdigit() else None)
 
 
-@on_button("stop")
 async def stop(act: Act) -> None:
     task = await open_task(act)
     until = f" until <t:{int(task.expires_at)}:R>" if task.expires_at else ""
@@ -132,7 +133,6 @@ async def stop(act: Act) -> None:
     await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
 
 
-@on_button("guide")
 async def guide(act: Act) -> None:
     task = await act.bot.engine.get_task(act.task_id, await act.member())
     embed = discord.Embed(title="📖 Guidelines", description=guidelines_for(task.type), colour=discord.Colour.teal())
@@ -158,13 +158,11 @@ def reported_message(task: Task) -> str | None:
     return task.conversation[-1].id if task.conversation else None
 
 
-@on_button("report")
 async def report(act: Act) -> None:
     await act.bot.engine.get_task(act.task_id, await act.member())  # only the card's owner
     await open_modal(act.interaction, ReportModal(act.task_id))
 
 
-@on_modal("report")
 async def reported(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
@@ -176,10 +174,17 @@ async def reported(act: Act) -> None:
     await send(act.interaction, "🚩 Reported — moderators will have a look. Thank you.")
 
 
-async def hand_out(interaction: discord.Interaction, task_type: TaskType | str | None, lang: str) -> None:
+async def hand_out(interaction: discord.Interaction[Grove], task_type: TaskType | str | None, lang: str) -> None:
     """`/task`: a new task as an ephemeral card."""
-    bot = grove(interaction)
+    bot = interaction.client
     member = await bot.member_id(interaction.user)
     task = await bot.engine.next_task(member, lang, task_type)
     card = render(task)
     await send(interaction, embeds=card.embeds, view=card.view)
+
+
+PART = CardPart(
+    "flow",
+    buttons={"skip": skip, "show": show_again, "page": page, "stop": stop, "guide": guide, "report": report},
+    modals={"report": reported},
+)

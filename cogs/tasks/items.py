@@ -10,16 +10,27 @@ Only the member a task belongs to can act on it; the engine refuses everyone els
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import ui
 
-from cogs.common import PREFIX, grove, log, report_error, send, text_back
+from cogs.errors import report_error
+from cogs.replies import send, text_back
 from engine.errors import DomainError, ErrorCode
+from engine.types import Task
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
+    from cogs.tasks.cards import Body
+
+log = logging.getLogger("grove.interactions")
+
+PREFIX = "g"  # every custom_id Grove makes starts with "g:"
 
 TASK_ID = r"[0-9a-f-]{36}"
 ARG = r"[A-Za-z0-9_.-]{0,40}"  # with a 36-char task id and a 12-char action: at most 94 characters
@@ -31,43 +42,67 @@ MODAL = re.compile(rf"g:m:(?P<task>{TASK_ID}):(?P<action>[a-z_]{{1,12}})(?::(?P<
 class Act:
     """One press of a task button or one modal submit."""
 
-    interaction: discord.Interaction
+    interaction: discord.Interaction[Grove]
     task_id: str
     action: str
     arg: str
     values: dict[str, Any]  # modal values by custom_id (empty for buttons)
 
     @property
-    def bot(self) -> Any:
-        return grove(self.interaction)
+    def bot(self) -> Grove:
+        return self.interaction.client
 
     async def member(self) -> int:
         return await self.bot.member_id(self.interaction.user)
 
 
 Handler = Callable[[Act], Awaitable[None]]
-BUTTON_ACTIONS: dict[str, Handler] = {}
-MODAL_ACTIONS: dict[str, Handler] = {}
+BodyMaker = Callable[[Task, str], "Body"]
 
 
-def on_button(name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        if name in BUTTON_ACTIONS:
-            raise ValueError(f"button action {name!r} registered twice")
-        BUTTON_ACTIONS[name] = fn
-        return fn
+@dataclass(frozen=True)
+class CardPart:
+    """What one module adds to task cards: the body of one family's cards, and the button and form actions it
+    handles (by the action in their custom_id). `cogs.tasks.parts` lists every part; the Tasks cog installs them."""
 
-    return register
+    name: str
+    family: str | None = None  # "write", "label" or "rank" (see `cards.family`): the cards it draws
+    body: BodyMaker | None = None
+    buttons: Mapping[str, Handler] = field(default_factory=dict)
+    modals: Mapping[str, Handler] = field(default_factory=dict)
 
 
-def on_modal(name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        if name in MODAL_ACTIONS:
-            raise ValueError(f"modal action {name!r} registered twice")
-        MODAL_ACTIONS[name] = fn
-        return fn
+class Parts:
+    """The installed card parts: bodies by family, handlers by action. Installing a part twice changes nothing;
+    two parts claiming one family or action is a programming error."""
 
-    return register
+    def __init__(self) -> None:
+        self.bodies: dict[str, BodyMaker] = {}
+        self.buttons: dict[str, Handler] = {}
+        self.modals: dict[str, Handler] = {}
+
+    def install(self, parts: Iterable[CardPart]) -> None:
+        for part in parts:
+            if part.family is not None and part.body is not None:
+                self._claim(self.bodies, part.family, part.body, f"{part.name}: family")
+            for action, handler in part.buttons.items():
+                self._claim(self.buttons, action, handler, f"{part.name}: button action")
+            for action, handler in part.modals.items():
+                self._claim(self.modals, action, handler, f"{part.name}: modal action")
+
+    @staticmethod
+    def _claim(table: dict[str, Any], key: str, value: Any, what: str) -> None:
+        if table.setdefault(key, value) is not value:
+            raise ValueError(f"{what} {key!r} is already taken")
+
+    def body(self, family: str) -> BodyMaker:
+        try:
+            return self.bodies[family]
+        except KeyError:
+            raise LookupError(f"no card part draws {family!r} cards; install cogs.tasks.parts first") from None
+
+
+PARTS = Parts()
 
 
 def button_id(task_id: str, action: str, arg: str = "") -> str:
@@ -101,12 +136,12 @@ class TaskButton(ui.DynamicItem[ui.Button], template=BUTTON.pattern):
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
     ) -> TaskButton:
         return cls(match["task"], match["action"], match["arg"] or "")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        handler = BUTTON_ACTIONS.get(self.action)
+    async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        handler = PARTS.buttons.get(self.action)
         try:
             if handler is None:
                 raise UnknownAction(self.action)
@@ -142,7 +177,7 @@ def is_persistent_item(custom_id: str) -> bool:
     return False
 
 
-async def answer_stale(interaction: discord.Interaction) -> None:
+async def answer_stale(interaction: discord.Interaction[Grove]) -> None:
     """Answer a Grove component or form that nothing handles (its custom_id starts with "g:" but fits no grammar):
     a clear word instead of Discord's "This interaction failed"; any text typed into a form is given back."""
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
@@ -178,13 +213,13 @@ def modal_values(components: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-async def dispatch_modal(interaction: discord.Interaction) -> bool:
+async def dispatch_modal(interaction: discord.Interaction[Grove]) -> bool:
     """Handle a Grove modal submit from its raw data; False when it is not one of ours."""
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
     match = MODAL.fullmatch(str(data.get("custom_id", "")))
     if match is None:
         return False
-    handler = MODAL_ACTIONS.get(match["action"])
+    handler = PARTS.modals.get(match["action"])
     values = modal_values(list(data.get("components") or []))
     try:
         if handler is None:
@@ -196,7 +231,7 @@ async def dispatch_modal(interaction: discord.Interaction) -> bool:
     return True
 
 
-async def open_modal(interaction: discord.Interaction, modal: ui.Modal) -> None:
+async def open_modal(interaction: discord.Interaction[Grove], modal: ui.Modal) -> None:
     """Show a modal; its submit is handled from the raw payload (see dispatch_modal), never from memory."""
     await interaction.response.send_modal(modal)
     modal.stop()  # drop it from discord.py's store: one code path for before and after a restart

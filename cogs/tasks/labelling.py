@@ -14,8 +14,8 @@ import discord
 from discord import ui
 
 from cogs.tasks import flow
-from cogs.tasks.cards import BODIES, Body
-from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
+from cogs.tasks.cards import Body
+from cogs.tasks.items import Act, CardPart, TaskButton, modal_id, open_modal
 from engine import errors
 from engine.labels import LABELS, LIKERT_STEPS, Widget
 from engine.types import LABEL_TYPES, LabelMode, Task
@@ -199,10 +199,6 @@ def body(task: Task, state: str) -> Body:
     return Body(items=items, status=f"Page {number} of {total} is kept on this card; nothing is stored yet.")
 
 
-BODIES["label"] = body
-
-
-@on_button("label")
 async def quick(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
@@ -217,13 +213,11 @@ def reviewable(task: Task) -> Task:
     return task
 
 
-@on_button("review")
 async def review(act: Act) -> None:
     task = reviewable(await flow.open_task(act))
     await open_modal(act.interaction, ReviewModal(task, clean_state(task, act.arg)))
 
 
-@on_modal("review")
 async def reviewed(act: Act) -> None:
     member = await act.member()
     task = reviewable(await act.bot.engine.get_task(act.task_id, member))
@@ -242,3 +236,8 @@ async def reviewed(act: Act) -> None:
         return
     await act.bot.engine.submit_labels(act.task_id, member, decode(task, new_state), message_id=task.target_id)
     await flow.next_card(act, task, SAVED)
+
+
+PART = CardPart(
+    "labelling", family="label", body=body, buttons={"label": quick, "review": review}, modals={"review": reviewed}
+)

@@ -10,8 +10,8 @@ import discord
 from discord import ui
 
 from cogs.tasks import flow
-from cogs.tasks.cards import BODIES, Body
-from cogs.tasks.items import Act, TaskButton, on_button
+from cogs.tasks.cards import Body
+from cogs.tasks.items import Act, CardPart, TaskButton
 from engine import errors
 from engine.types import Task
 
@@ -89,18 +89,11 @@ def body(task: Task, state: str) -> Body:
     return Body(items=items, blocks=blocks, status=status)
 
 
-BODIES["rank"] = body
-
-
-@on_button("rank")
-@on_button("rank_undo")
-@on_button("rank_reset")
 async def tap(act: Act) -> None:
     task = await flow.open_task(act)
     await flow.show(act, task, taps(task, act.arg) if act.action != "rank_reset" else "")
 
 
-@on_button("rank_submit")
 async def submit(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
@@ -108,9 +101,16 @@ async def submit(act: Act) -> None:
     await flow.next_card(act, task, SAVED)
 
 
-@on_button("rank_bad")
 async def not_rankable(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
     await act.bot.engine.submit_ranking(act.task_id, member, None, not_rankable=True)
     await flow.next_card(act, task, SAVED)
+
+
+PART = CardPart(
+    "ranking",
+    family="rank",
+    body=body,
+    buttons={"rank": tap, "rank_undo": tap, "rank_reset": tap, "rank_submit": submit, "rank_bad": not_rankable},
+)

@@ -6,8 +6,8 @@ import discord
 from discord import ui
 
 from cogs.tasks import flow
-from cogs.tasks.cards import BODIES, Body
-from cogs.tasks.items import Act, TaskButton, modal_id, on_button, on_modal, open_modal
+from cogs.tasks.cards import Body
+from cogs.tasks.items import Act, CardPart, TaskButton, modal_id, open_modal
 from engine import errors
 from engine.types import WRITING_TYPES, Task, TaskType
 
@@ -39,13 +39,10 @@ def body(task: Task, state: str) -> Body:
     )
 
 
-BODIES["write"] = body
-
-
 class WriteModal(ui.Modal):
     def __init__(self, task: Task, limit: int) -> None:
         super().__init__(title="Your text"[:45], custom_id=modal_id(task.id, "write"), timeout=None)
-        self.text = ui.TextInput(
+        self.text: ui.TextInput[WriteModal] = ui.TextInput(
             custom_id=TEXT,
             style=discord.TextStyle.paragraph,
             default=(task.draft or "")[:limit] or None,
@@ -56,7 +53,6 @@ class WriteModal(ui.Modal):
         self.add_item(ui.Label(text="Text", description=f"Up to {limit} characters.", component=self.text))
 
 
-@on_button("write")
 async def write(act: Act) -> None:
     task = await flow.open_task(act)
     if task.type not in WRITING_TYPES:  # a forged button: only writing cards have one
@@ -65,7 +61,6 @@ async def write(act: Act) -> None:
     await open_modal(act.interaction, WriteModal(task, limit))
 
 
-@on_modal("write")
 async def written(act: Act) -> None:
     text = act.values.get(TEXT)
     if not isinstance(text, str) or not text:  # the field is required: without it (forged, stale) keep the draft
@@ -76,7 +71,6 @@ async def written(act: Act) -> None:
     await flow.show(act, task, PREVIEW)
 
 
-@on_button("submit")
 async def submit(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
@@ -84,3 +78,8 @@ async def submit(act: Act) -> None:
     if result.message_id:
         act.bot.dispatch("grove_message", result.message_id, act.interaction.guild_id)
     await flow.next_card(act, task, "✅ Saved — thank you!")
+
+
+PART = CardPart(
+    "writing", family="write", body=body, buttons={"write": write, "submit": submit}, modals={"write": written}
+)

@@ -10,7 +10,6 @@ import pytest
 from discord import app_commands
 
 from bot.config import SchedulerSettings
-from cogs.tasks import labelling, ranking, writing  # noqa: F401
 from cogs.tasks.items import BUTTON, MODAL
 from engine.types import TaskStatus, TaskType, TreeState
 from tests.discord_env import Env

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cogs.common import STALE_COMMAND
+from cogs.errors import STALE_COMMAND
 from cogs.tasks.items import STALE_BUTTON, STALE_FORM
 from engine.types import TaskStatus, TaskType, TreeState
 from tests.discord_env import MOD_ROLE, Env

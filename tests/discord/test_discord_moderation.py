@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from cogs.moderation.views import INLINE_TEXT, PIECE, message_post, split_text
+from cogs.moderation.render import INLINE_TEXT, PIECE, message_post, split_text
 from engine import Engine
 from engine.check import check_database
-from engine.types import TreeState
 from engine.records import MessageRow
+from engine.types import TreeState
 from tests.discord_env import HELPER_ROLE, Env
 from tests.driver import Driver, accepted_reply
 from tests.fakes import Exchange, Person, message_text, payloads

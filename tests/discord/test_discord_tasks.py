@@ -203,7 +203,10 @@ async def test_skip_with_a_draft_asks_first(env: Env) -> None:
 
 def test_long_conversations_are_paged_not_truncated() -> None:
     from cogs.tasks.cards import render
+    from cogs.tasks.parts import install
     from engine.types import ConversationMessage, Role, Task, TaskType
+
+    install()  # what the Tasks cog does when it loads: cards know how to draw each family
 
     texts = [f"{n}:" + "abcdefghij" * 399 for n in range(4)]  # 4 turns of ~4000 characters
     conversation = tuple(

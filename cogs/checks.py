@@ -1,0 +1,63 @@
+"""Who may do what: admins, moderators, and the refusal a check raises (told by `cogs.errors`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
+
+
+class NotPermitted(app_commands.CheckFailure):
+    def __init__(self, needed: str) -> None:
+        super().__init__(needed)
+        self.needed = needed
+
+
+def permission_sentence(error: BaseException) -> str:
+    if isinstance(error, NotPermitted):
+        return f"Only {error.needed} may do that."
+    missing = getattr(error, "missing_permissions", None) or []
+    names = ", ".join(p.replace("_", " ").title() for p in missing) or "more permissions"
+    return f"You need {names} for that."
+
+
+async def is_admin(interaction: discord.Interaction[Grove]) -> bool:
+    """A bot owner, or Manage Server (or Administrator) in a server."""
+    if interaction.user.id in interaction.client.config.discord.owner_ids:
+        return True
+    perms = interaction.permissions
+    return interaction.guild is not None and (perms.manage_guild or perms.administrator)
+
+
+async def is_moderator(interaction: discord.Interaction[Grove]) -> bool:
+    """Manage Messages, or the server's configured moderator role (admins count too)."""
+    if await is_admin(interaction):
+        return True
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        return False
+    return await member_is_moderator(interaction.client, interaction.user, interaction.permissions)
+
+
+async def member_is_moderator(
+    bot: Grove, member: discord.Member, permissions: discord.Permissions | None = None
+) -> bool:
+    """The same rule for a member outside an interaction (e.g. who reacted): an owner, Manage Server or
+    Manage Messages (in `permissions`, else the member's server permissions), or the moderator role."""
+    if member.id in bot.config.discord.owner_ids:
+        return True
+    perms = permissions if permissions is not None else member.guild_permissions
+    if perms.administrator or perms.manage_guild or perms.manage_messages:
+        return True
+    settings = await bot.settings.get(member.guild.id)
+    return settings.moderator_role_id is not None and any(r.id == settings.moderator_role_id for r in member.roles)
+
+
+async def require_moderator(interaction: discord.Interaction[Grove]) -> bool:
+    """An `interaction_check`: moderators pass, everyone else is refused (told by the error handler)."""
+    if not await is_moderator(interaction):
+        raise NotPermitted("moderators")
+    return True

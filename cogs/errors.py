@@ -1,0 +1,98 @@
+"""The one place errors become messages, installed as the command tree's error handler by this extension.
+
+Views, buttons and modals call `report_error` from their callbacks; slash commands reach it through
+`CommandTree.on_error`. Domain errors are told plainly (with the member's text given back); anything
+unexpected is logged with an id the member can quote.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from cogs.checks import NotPermitted, permission_sentence
+from cogs.replies import send, text_back
+from engine.errors import DatabaseBusy, DomainError
+
+if TYPE_CHECKING:
+    from bot.bot import Grove
+
+log = logging.getLogger("grove.interactions")
+
+STALE_COMMAND = "This command has changed since your Discord app loaded it; please try again in a minute."
+UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered after its 3 s or expired
+
+
+async def report_error(interaction: discord.Interaction[Grove], error: BaseException, *, typed: str = "") -> None:
+    """Tell the member what went wrong: domain errors plainly, others are logged with an id.
+    `typed` is text the member submitted with the interaction; it is given back when the error has none."""
+    original = getattr(error, "original", None) or error
+    if isinstance(original, app_commands.TransformerError):
+        original = original.__cause__ or original
+    if isinstance(original, DomainError):
+        embeds, files = text_back(original.text or typed)
+        await _safe_send(interaction, f"⚠️ {original.message}", embeds, files)
+        return
+    if isinstance(original, app_commands.MissingPermissions | NotPermitted):
+        await _safe_send(interaction, f"⛔ {permission_sentence(original)}", [], [])
+        return
+    if isinstance(original, app_commands.NoPrivateMessage):
+        await _safe_send(interaction, "This command works in a server only.", [], [])
+        return
+    if isinstance(original, app_commands.TransformerError):  # an option value Discord let through but Grove can't use
+        await _safe_send(interaction, f"⚠️ “{str(original.value)[:100]}” is not a valid value for that option.", [], [])
+        return
+    if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"⚠️ {STALE_COMMAND}", [], [])
+        return
+    if isinstance(original, DatabaseBusy):  # another program held the database past the busy timeout
+        log.warning("database busy for user %s: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"⏳ {original} Nothing you typed was lost.", *text_back(typed))
+        return
+    if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
+        # Discord allows 3 s for the first answer; past that nobody can be told. Whatever the engine stored
+        # stays stored, and a second press is answered (e.g. "already done").
+        log.warning("answered user %s too late; Discord dropped the interaction: %s", interaction.user.id, original)
+        return
+    if isinstance(original, app_commands.CommandOnCooldown):
+        await _safe_send(interaction, f"Slow down: try again in {original.retry_after:.0f} s.", [], [])
+        return
+    error_id = secrets.token_hex(4)
+    log.error(
+        "unexpected error %s in %s by user %s (custom_id=%s): %r",
+        error_id,
+        getattr(interaction.command, "qualified_name", None) or interaction.type.name,
+        interaction.user.id,
+        dict(interaction.data or {}).get("custom_id"),
+        original,
+        exc_info=original,
+    )
+    message = f"Something went wrong; nothing you did was lost. (error id `{error_id}`)"
+    await _safe_send(interaction, message, *text_back(typed))
+
+
+async def _safe_send(
+    interaction: discord.Interaction[Grove], content: str, embeds: list[discord.Embed], files: list[discord.File]
+) -> None:
+    try:
+        await send(interaction, content, embeds=embeds, files=files)
+    except discord.HTTPException as exc:  # the interaction expired (15 min) or Discord refused: nothing more to do
+        log.warning("could not tell user %s about an error: %s", interaction.user.id, exc)
+
+
+async def on_app_command_error(interaction: discord.Interaction[Grove], error: app_commands.AppCommandError) -> None:
+    await report_error(interaction, error)
+
+
+async def setup(bot: Grove) -> None:
+    bot.tree.error(on_app_command_error)
+
+
+async def teardown(bot: Grove) -> None:
+    if bot.tree.on_error is on_app_command_error:  # installed on the instance: back to the tree's own
+        del bot.tree.on_error
