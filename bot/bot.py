@@ -82,6 +82,15 @@ class Grove(commands.Bot):
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
         self.engine.subscribe(self.publish)
+        # Thresholds may have changed since the last run: move on every tree they now let through.
+        report = await self.engine.reconcile()
+        log.info(
+            "start-up check: %d active trees, %d verdicts given, %d trees moved on, %d ended leases dropped",
+            report.trees_checked,
+            report.verdicts,
+            report.trees_moved,
+            report.leases_ended,
+        )
         self.settings = GuildSettings(self.db, self.clock)
         self.stats = Stats(self.db, clock=self.clock)
         for name in self._extensions:

@@ -82,6 +82,7 @@ class SchedulerSettings(_Section):
     scoring_retry: Minutes = 15
     backlog_activation: Minutes = 15
     halt_banned_prompts: Minutes = 60
+    reconcile: Minutes = 15
     streak_reset: Minutes = 240
     leaderboard_day: Minutes = 5
     leaderboard_week: Minutes = 15

@@ -85,6 +85,12 @@ def jobs(engine: Engine, stats: Stats, settings: SchedulerSettings) -> list[Job]
             engine.halt_prompts_of_disabled_users,
             "halt waiting prompts of banned members",
         ),
+        Job(
+            "reconcile",
+            s.reconcile,
+            engine.reconcile,
+            "re-check active trees under the current thresholds; drop ended slot leases",
+        ),
         Job("streak-reset", s.streak_reset, engine.reset_streaks, "reset streaks after 36 h without activity"),
         Job("leaderboard-day", s.leaderboard_day, refresh(TimeFrame.DAY), "refresh today's leaderboard"),
         Job("leaderboard-week", s.leaderboard_week, refresh(TimeFrame.WEEK), "refresh this week's leaderboard"),

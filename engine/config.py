@@ -89,6 +89,16 @@ class EngineConfig(BaseModel):
     message_size_limit: int = Field(default=2000, ge=1)
     duplicate_message_filter_window_minutes: int = Field(default=120, ge=0)
     task_validity_minutes: int = Field(default=2880, ge=0)  # 0: tasks never expire
+    # Slot leases (decisions #15, #16): how long a handed-out task holds its slot without the member working on it.
+    reservation_minutes: float = Field(default=20, gt=0)  # writing tasks
+    review_reservation_minutes: float = Field(default=5, gt=0)  # review and ranking tasks
+    # Rate limits per member (the reference's numbers); a window of 0 turns a limit off.
+    task_requests_per_window: int = Field(default=30, ge=1)
+    task_requests_window_sec: int = Field(default=240, ge=0)
+    explicit_assistant_replies_per_window: int = Field(default=4, ge=1)
+    explicit_assistant_replies_window_sec: int = Field(default=120, ge=0)
+    explicit_prompter_replies_per_window: int = Field(default=8, ge=1)
+    explicit_prompter_replies_window_sec: int = Field(default=120, ge=0)
     require_task_ack: bool = False  # Grove's front-end delivers tasks in-process; set true for OA's ack protocol
     weights: TaskWeights = TaskWeights()
 

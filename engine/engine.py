@@ -186,6 +186,29 @@ class Engine:
             step.check_open(row, text)
             policy.clean_reply_text(text, self.cfg)
 
+    async def touch_task(self, task_id: str, user_id: int) -> None:
+        """The member is visibly working on the task (opened its modal, paged it, tapped a rank): its slot lease
+        runs from now (decisions #15, #16)."""
+        async with self._write() as step:
+            await submissions.touch(step, task_id, user_id)
+
+    async def release_task(self, task_id: str, user_id: int, *, end: bool = False) -> None:
+        """Give the task's slot back now (Stop); with `end`, also withdraw the task (no skip is counted)."""
+        async with self._write() as step:
+            await submissions.release(step, task_id, user_id, end=end)
+
+    async def open_tasks(self, user_id: int, limit: int = 25) -> list[Task]:
+        """The member's tasks that can still be answered, newest first, with their drafts."""
+        async with self._read() as step:
+            await step.user(user_id)
+            rows = await step.repo.open_tasks_of(user_id, step.now(), limit)
+            return [await handout.task_view(step, row) for row in rows]
+
+    async def resume_task(self, task_id: str, user_id: int) -> Task:
+        """Take an open task up again, retaking its slot if its lease ended (refused if someone took it)."""
+        async with self._write() as step:
+            return await handout.task_view(step, await submissions.resume(step, task_id, user_id))
+
     async def skip_task(self, task_id: str, user_id: int) -> None:
         """Decline a task; its target is never offered to this user again (decisions: skips never come back)."""
         async with self._write() as step:
@@ -282,6 +305,11 @@ class Engine:
         """Scheduled: waiting prompts of banned or deleted authors leave the lottery."""
         async with self._write() as step:
             return await jobs.halt_prompts_of_disabled_users(step)
+
+    async def reconcile(self) -> jobs.Reconciled:
+        """At start-up and scheduled: re-check every active tree under the current configuration."""
+        async with self._write() as step:
+            return await jobs.reconcile(step)
 
     async def languages(self) -> list[str]:
         async with self._read() as step:

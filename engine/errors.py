@@ -40,6 +40,8 @@ class ErrorCode(IntEnum):
     TASK_NOT_YOURS = 2106
     TASK_SKIPPED = 2107
     TASK_CANCELLED = 2108
+    TASK_SLOT_TAKEN = 2109
+    RATE_LIMITED = 1015
     # users
     USER_DISABLED = 4001
     USER_NOT_FOUND = 4002
@@ -135,6 +137,24 @@ TaskCancelled = _error(
     ErrorCode.TASK_CANCELLED,
     "This task was withdrawn because its conversation changed in the meantime; ask for a new one.",
 )
+TaskSlotTaken = _error(
+    "TaskSlotTaken",
+    ErrorCode.TASK_SLOT_TAKEN,
+    "While this card sat idle, someone else took its place in the conversation; your text is kept as a draft.",
+)
+
+
+class RateLimited(DomainError):
+    """Too many requests in a short time; `retry_at` (epoch seconds) is when the next one is allowed."""
+
+    code = ErrorCode.RATE_LIMITED
+    default_message = "You have asked for many tasks in a short time; please wait a little."
+
+    def __init__(self, message: str | None = None, *, text: str | None = None, retry_at: float = 0.0) -> None:
+        super().__init__(message, text=text)
+        self.retry_at = retry_at
+
+
 UserDisabled = _error("UserDisabled", ErrorCode.USER_DISABLED, "You are not allowed to take tasks.")
 UserNotFound = _error("UserNotFound", ErrorCode.USER_NOT_FOUND, "There is no such member.")
 InvalidEmoji = _error("InvalidEmoji", ErrorCode.INVALID_EMOJI, "That reaction has no meaning here.")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.types import TreeState
 from storage.database import Database
@@ -43,9 +43,13 @@ class EmojiEvent(_Model):
 
 
 class RankingEvent(_Model):
+    """One ballot on a sibling set, attached to the parent. OA's model requires `ranking`; Grove always writes
+    it, as [] for an "all bad" ballot given without an order (`not_rankable` true, `ranked_message_ids` []).
+    Files from Grove versions that left it out for such ballots still read, as []."""
+
     type: Literal["ranking"] = "ranking"
     user_id: str | None = None
-    ranking: list[int] | None = None
+    ranking: list[int] = Field(default_factory=list)
     ranked_message_ids: list[str]
     ranking_parent_id: str | None = None
     message_tree_id: str | None = None
@@ -296,20 +300,26 @@ def _node(
         for user_id, emoji in emojis.get(m["id"], []):
             events.setdefault("emoji", []).append({"type": "emoji", "user_id": ids.user(user_id), "emoji": emoji})
         for r in rankings.get(m["id"], []):
-            events.setdefault("ranking", []).append(
-                {
-                    "type": "ranking",
-                    "user_id": ids.user(r["user_id"]),
-                    "ranking": json.loads(r["ranking"]) if r["ranking"] else None,
-                    "ranked_message_ids": [ids.message(i) for i in json.loads(r["ranked_ids"])],
-                    "ranking_parent_id": ids.message(r["parent_id"]),
-                    "message_tree_id": ids.message(r["tree_id"]),
-                    "not_rankable": bool(r["not_rankable"]),
-                    "shown_message_ids": [ids.message(i) for i in json.loads(r["shown_ids"])],
-                }
-            )
+            events.setdefault("ranking", []).append(_ranking_event(r, ids))
         node["events"] = events or None
     return node
+
+
+def _ranking_event(r: dict[str, Any], ids: _Ids) -> dict[str, Any]:
+    """A ballot as an oasst ranking event. An "all bad" ballot without an order has `ranking` [] and
+    `ranked_message_ids` [] (both always present: OA's event model requires them) and `not_rankable` true; it
+    counted toward the set's required rankings but not toward its consensus ranks."""
+    order = json.loads(r["ranking"]) if r["ranking"] is not None else []
+    return {
+        "type": "ranking",
+        "user_id": ids.user(r["user_id"]),
+        "ranking": order,
+        "ranked_message_ids": [ids.message(i) for i in json.loads(r["ranked_ids"])],
+        "ranking_parent_id": ids.message(r["parent_id"]),
+        "message_tree_id": ids.message(r["tree_id"]),
+        "not_rankable": bool(r["not_rankable"]),
+        "shown_message_ids": [ids.message(i) for i in json.loads(r["shown_ids"])],
+    }
 
 
 def _label_means(rows: Iterable[dict[str, float]]) -> dict[str, dict[str, Any]]:

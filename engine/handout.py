@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine import errors, lifecycle, policy
+from engine import errors, leases, lifecycle, policy
 from engine.records import MessageRow, TaskRow
 from engine.step import Step
 from engine.types import (
@@ -98,10 +98,39 @@ async def next_task(step: Step, user_id: int, lang: str, task_type: TaskType | N
     snap = await snapshot(step, user_id, lang)
     if snap.pending >= step.cfg.max_pending_tasks_per_user:
         raise errors.TooManyPending()
+    await check_rate_limits(step, user_id, task_type)
     # with no tree growing, the lottery may run for this language first (decisions #27)
     if snap.pipeline[0] == 0 and await lifecycle.prompt_lottery(step, lang, max_activate=2):
         snap = await snapshot(step, user_id, lang)  # the lottery changed the trees
     return await hand_out(step, user_id, lang, task_type, candidates(step, snap, lang), step.now())
+
+
+async def check_rate_limits(step: Step, user_id: int, task_type: TaskType | None) -> None:
+    """The reference's per-member limits: task requests per window, and explicit (asked for by name)
+    assistant and prompter replies per window. A window of 0 turns a limit off."""
+    cfg, now = step.cfg, step.now()
+    limits: list[tuple[int, int, TaskType | None]] = [
+        (cfg.task_requests_per_window, cfg.task_requests_window_sec, None)
+    ]
+    if task_type is TaskType.ASSISTANT_REPLY:
+        limits.append((cfg.explicit_assistant_replies_per_window, cfg.explicit_assistant_replies_window_sec, task_type))
+    elif task_type is TaskType.PROMPTER_REPLY:
+        limits.append((cfg.explicit_prompter_replies_per_window, cfg.explicit_prompter_replies_window_sec, task_type))
+    for limit, window, explicit in limits:
+        if window <= 0:
+            continue
+        times = await step.repo.requests_since(user_id, now - window, explicit_type=explicit)
+        if len(times) >= limit:
+            retry_at = times[len(times) - limit] + window
+            what = "tasks" if explicit is None else f"{explicit.value.replace('_', ' ')} tasks by name"
+            raise errors.RateLimited(
+                f"You have asked for {limit} {what} within {_span(window)}; you can ask again shortly.",
+                retry_at=retry_at,
+            )
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
 
 
 async def hand_out(step: Step, user_id: int, lang: str, task_type: TaskType | None, c: Candidates, now: float) -> Task:
@@ -175,6 +204,7 @@ async def hand_out(step: Step, user_id: int, lang: str, task_type: TaskType | No
         payload.update(mode=mode.value, valid_labels=list(valid), mandatory_labels=list(mandatory))
     task_id = step.new_id()
     validity = cfg.task_validity_minutes * 60.0
+    lease = now + leases.lease_seconds(chosen_type, step) if target_id is not None else None
     task_row = await step.repo.insert_task(
         task_id=task_id,
         user_id=user_id,
@@ -186,6 +216,7 @@ async def hand_out(step: Step, user_id: int, lang: str, task_type: TaskType | No
         payload=payload,
         now=now,
         expires_at=now + validity if validity > 0 else None,
+        lease_until=lease,
     )
     return await task_view(step, task_row, known=children, path=conversation)
 
@@ -226,6 +257,7 @@ async def task_view(
         reveal_synthetic=reveal,
         draft=row.draft,
         frontend_ref=row.frontend_ref,
+        lease_until=row.lease_until,
     )
 
 

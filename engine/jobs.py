@@ -3,6 +3,8 @@ and halting prompts of banned authors. Each runs inside the caller's `Step`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from engine import lifecycle
 from engine.step import Step
 from engine.types import TreeState
@@ -52,3 +54,46 @@ async def halt_prompts_of_disabled_users(step: Step) -> int:
     for tree_id in ids:
         await lifecycle.enter_state(step, await step.tree(tree_id), TreeState.HALTED_BY_MODERATOR)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    trees_checked: int
+    verdicts: int
+    trees_moved: int
+    leases_ended: int
+
+
+# Trees a changed threshold can leave waiting for a check that no submission will trigger again.
+_RECHECKED = (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING, TreeState.RANKING, TreeState.READY_FOR_SCORING)
+
+
+async def reconcile(step: Step) -> Reconciled:
+    """At start-up and as a job: re-check every active tree under the current configuration (verdicts the
+    review counts now reach, trees that now have their size or their rankings), and drop ended leases."""
+    repo = step.repo
+    checked = verdicts = moved = 0
+    for state in _RECHECKED:
+        for tree_id in await repo.tree_ids_in_state(state):
+            tree = await repo.tree(tree_id)
+            if tree is None or not tree.active or tree.state != state:
+                continue  # an earlier tree's check moved this one (a backlog activation)
+            checked += 1
+            if state in (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING):
+                for message in await repo.messages_of_tree(tree_id):
+                    if message.deleted or message.review_result is not None:
+                        continue
+                    current = await step.tree(tree_id)
+                    if current.state not in (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING):
+                        break
+                    if await lifecycle.judge(step, message, current, message.review_count) is not None:
+                        verdicts += 1
+            current = await step.tree(tree_id)
+            if current.state == TreeState.INITIAL_PROMPT_REVIEW:
+                await lifecycle.check_lottery_state(step, tree_id)
+            else:
+                await lifecycle.recheck(step, current)
+            if (await step.tree(tree_id)).state != state:
+                moved += 1
+    ended = await repo.drop_ended_leases(step.now())
+    return Reconciled(checked, verdicts, moved, ended)

@@ -77,6 +77,25 @@ async def sets_to_rank(step: Step, tree_id: str) -> tuple[dict[str, list[str]], 
     return parents, policy.lacks_rankings(counts, step.cfg)
 
 
+async def judge(step: Step, message: MessageRow, tree: TreeRow, review_count: int) -> bool | None:
+    """Give a message its verdict once it has the required reviews (final, decisions #14); a prompt's
+    verdict moves its tree to the lottery or aborts it. Returns the verdict given, None if none was due."""
+    cfg, repo = step.cfg, step.repo
+    is_root = message.parent_id is None
+    required = cfg.num_reviews_initial_prompt if is_root else cfg.num_reviews_reply
+    if message.review_result is not None or review_count < required:
+        return None
+    threshold = cfg.acceptance_threshold_initial_prompt if is_root else cfg.acceptance_threshold_reply
+    verdict = policy.review_verdict(await repo.reviews(message.id), required, threshold)
+    await repo.set_review_result(message.id, verdict)
+    if is_root:
+        if verdict:
+            await enter_state(step, tree, TreeState.PROMPT_LOTTERY_WAITING)
+        else:
+            await enter_state(step, tree, TreeState.ABORTED_LOW_GRADE)
+    return verdict
+
+
 async def check_lottery_state(step: Step, tree_id: str) -> bool:
     repo = step.repo
     tree = await repo.tree(tree_id)
@@ -224,9 +243,8 @@ async def delete_subtree(step: Step, message: MessageRow) -> list[str]:
 
 async def prompt_lottery(step: Step, lang: str, max_activate: int | None) -> int:
     """Promote waiting prompts to growing until the language has max_active_trees growing; returns how many."""
+    # init_prompt_disabled_langs stops new prompts only; those already waiting still grow (decisions #5)
     repo, cfg = step.repo, step.cfg
-    if lang in cfg.init_prompt_disabled_langs:
-        return 0
     activated = 0
     while max_activate is None or activated < max_activate:
         growing = await repo.count_trees(lang, TreeState.GROWING, active_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -138,13 +139,57 @@ def pick_lottery_author(authors: Mapping[int, int], rng: np.random.Generator) ->
     return ids[int(rng.choice(len(ids), p=weights / weights.sum()))]
 
 
+# Code points that draw nothing by themselves although they are neither whitespace nor controls nor format
+# characters: Unicode's Default_Ignorable_Code_Point ranges (combining grapheme joiner, Hangul fillers, Mongolian
+# variation selectors, variation selectors, the tag block, ...) and the blank braille pattern, a popular way to
+# post a message that looks empty. Inclusive (first, last) pairs.
+_BLANK_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def is_invisible(char: str) -> bool:
+    """Does this character show nothing on its own? Whitespace, controls (Cc), format characters (Cf: zero-width
+    space and joiners, word joiner, BOM, soft hyphen, direction marks) and the blanks in `_BLANK_RANGES`."""
+    if char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
+        return True
+    code = ord(char)
+    return any(first <= code <= last for first, last in _BLANK_RANGES)
+
+
+def has_visible_text(text: str) -> bool:
+    """True when some character of `text` would be seen; a text of invisible characters only counts as empty."""
+    return not all(is_invisible(c) for c in text)
+
+
 def clean_reply_text(text: str, cfg: EngineConfig) -> str:
-    """The text as stored (surrounding whitespace stripped), or a domain error (reference §5.1)."""
+    """The text as stored (surrounding whitespace stripped), or a domain error (reference §5.1).
+
+    A text made only of invisible characters (`is_invisible`) is refused as empty. A text with something
+    visible is kept as typed apart from the stripping: its zero-width joiners, direction marks and other
+    format characters stay, so emoji sequences such as 👨‍👩‍👧 survive unchanged.
+    """
     if not isinstance(text, str):
         raise errors.MessageEmpty(text=None)
     stripped = text.strip()
     if not stripped:
         raise errors.MessageEmpty(text=text)
+    if not has_visible_text(stripped):
+        raise errors.MessageEmpty(
+            "Your text has only invisible characters (such as zero-width spaces); please write something.",
+            text=text,
+        )
     if len(stripped) > cfg.message_size_limit:
         raise errors.MessageTooLong(
             f"Your text has {len(stripped)} characters; the limit is {cfg.message_size_limit}.", text=text

@@ -80,5 +80,6 @@ class TaskRow:
     created_at: float
     expires_at: float | None
     ended_at: float | None
+    lease_until: float | None  # the slot is held until then (None: it holds none)
     frontend_ref: str | None
     draft: str | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from engine import errors, lifecycle, moderation, policy
+from engine import errors, leases, lifecycle, moderation, policy
 from engine.events import MessageAdded
 from engine.records import TaskRow, UserRow
 from engine.step import Step
@@ -49,6 +49,8 @@ async def save_draft(step: Step, task_id: str, user_id: int, text: str) -> TaskR
     if row.status in DRAFT_STATUSES:
         # a done or skipped task needs no draft; the text comes back in the refusal
         await step.repo.set_draft(task_id, policy.storable(text) if isinstance(text, str) else text)
+        if row.status == TaskStatus.PENDING:
+            await leases.extend(step, row)  # the member is working on it
     return row
 
 
@@ -103,6 +105,7 @@ async def reply(step: Step, task_id: str, user_id: int, text: str) -> SubmitResu
             raise errors.TreeNotAccepting("This conversation has stopped taking replies.")
         if await repo.has_live_reply(parent.id, user_id):
             raise errors.DuplicateReply()
+        await leases.hold(step, row, text)
         tree_id, depth, parent_id = tree.id, parent.depth + 1, parent.id
     role = Role.ASSISTANT if task_type is TaskType.ASSISTANT_REPLY else Role.PROMPTER
     await repo.insert_message(
@@ -127,7 +130,7 @@ async def labels(
     step: Step, task_id: str, user_id: int, values: Mapping[str, float], message_id: str | None, comment: str
 ) -> SubmitResult:
     """Store a review; the third review decides the message's fate (final, decisions #14)."""
-    repo, cfg, now = step.repo, step.cfg, step.now()
+    repo, now = step.repo, step.now()
     user, row = await open_task(step, task_id, user_id, LABEL_TYPES)
     if message_id is not None and message_id != row.target_id:
         raise errors.LabelsWrongMessage()
@@ -143,6 +146,7 @@ async def labels(
         raise errors.LabelsSelfLabeling()
     if await repo.has_task_label(message.id, user_id):
         raise errors.LabelsDuplicate()
+    await leases.hold(step, row)
     checked = policy.validate_labels(
         values, row.payload.get("valid_labels", ()), row.payload.get("mandatory_labels", ())
     )
@@ -159,16 +163,7 @@ async def labels(
     )
     review_count = await repo.add_review(message.id)
     await repo.end_task(row.id, TaskStatus.DONE, now, clear_draft=True)
-    required = cfg.num_reviews_initial_prompt if is_root else cfg.num_reviews_reply
-    if message.review_result is None and review_count >= required:
-        threshold = cfg.acceptance_threshold_initial_prompt if is_root else cfg.acceptance_threshold_reply
-        verdict = policy.review_verdict(await repo.reviews(message.id), required, threshold)
-        await repo.set_review_result(message.id, verdict)
-        if is_root:
-            if verdict:
-                await lifecycle.enter_state(step, tree, TreeState.PROMPT_LOTTERY_WAITING)
-            else:
-                await lifecycle.enter_state(step, tree, TreeState.ABORTED_LOW_GRADE)
+    await lifecycle.judge(step, message, tree, review_count)
     if not is_root:
         await lifecycle.check_ranking_state(step, tree.id)
     await record_activity(step, user, now)
@@ -188,6 +183,7 @@ async def ranking(
     current = {m.id for m in await repo.accepted_children(row.target_id or "", step.ranked_roles)}
     if not set(shown) <= current:
         raise errors.CorruptRanking()
+    await leases.hold(step, row)
     if order_given is None or (not_rankable and isinstance(order_given, Sequence) and len(order_given) == 0):
         if not not_rankable:
             raise errors.InvalidRanking("Please order the answers, or mark them all as bad.")
@@ -212,6 +208,37 @@ async def ranking(
     await lifecycle.check_scoring_state(step, tree.id)
     await record_activity(step, user, now)
     return SubmitResult(task_id=row.id, tree_state=await lifecycle.state_of(step, tree.id))
+
+
+async def touch(step: Step, task_id: str, user_id: int) -> None:
+    """The member is visibly working (opened the modal, paged the conversation, tapped a rank)."""
+    row = await step.own_task(task_id, user_id)
+    step.check_open(row)
+    await leases.extend(step, row)
+
+
+async def release(step: Step, task_id: str, user_id: int, *, end: bool) -> None:
+    """Stop: the slot is free at once, the task stays open to resume. With `end`, the task is withdrawn
+    (Release in /tasks): nothing stays reserved and no skip is counted."""
+    row = await step.own_task(task_id, user_id)
+    if row.status != TaskStatus.PENDING:
+        return  # already finished: nothing is held
+    if end:
+        await step.repo.end_task(row.id, TaskStatus.CANCELLED, step.now(), clear_draft=False)
+    else:
+        await leases.release(step, row)
+
+
+async def resume(step: Step, task_id: str, user_id: int) -> TaskRow:
+    """Take an open task up again: it must still be answerable and its slot still (or again) free."""
+    row = await step.own_task(task_id, user_id)
+    step.check_open(row)
+    await leases.hold(step, row, row.draft)
+    if leases.holds_slot(row):
+        await step.repo.set_lease(row.id, step.now() + leases.lease_seconds(row.type, step))
+    refreshed = await step.repo.task(row.id)
+    assert refreshed is not None
+    return refreshed
 
 
 async def record_activity(step: Step, user: UserRow, now: float) -> None:

@@ -170,6 +170,7 @@ class Task:
     reveal_synthetic: bool = False
     draft: str | None = None
     frontend_ref: str | None = None
+    lease_until: float | None = None  # until when the task holds its slot (None: it holds none now)
 
     @property
     def kind(self) -> TaskKind:

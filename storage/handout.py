@@ -28,7 +28,7 @@ def _reviewable(required: str) -> str:
 
 
 # One hand-out's view of a language, as tagged rows (kind, id, tree_id, role, depth, a, b, c):
-#   user      a enabled, b deleted, c pending tasks created since :pending_since
+#   user      a enabled, b deleted, c open tasks: created since :pending_since, or holding a slot lease
 #   pipeline  a active growing trees, b active trees in initial review, c trees waiting in the lottery
 #   prompt    an initial prompt this user may review
 #   review    a reply in a growing tree this user may review
@@ -39,8 +39,8 @@ def _reviewable(required: str) -> str:
 # The rows come unordered; hand_out_snapshot sorts each kind by id, so a seed picks the same task on the same data.
 HAND_OUT_SQL = f"""
 SELECT 'user', NULL, NULL, NULL, NULL, u.enabled, u.deleted,
-       (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.created_at >= :pending_since
-            AND k.status = 'pending')
+       (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.status = 'pending'
+            AND (k.created_at >= :pending_since OR (k.target_id IS NOT NULL AND {LIVE})))
   FROM users u WHERE u.id = :user
 UNION ALL
 SELECT 'pipeline', NULL, NULL, NULL, NULL, coalesce(sum(state = 'growing' AND active = 1), 0),

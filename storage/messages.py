@@ -147,6 +147,12 @@ class MessageWrites(Queries):
         )
         return [r[0] for r in rows]
 
+    async def live_size(self, tree_id: str) -> int:
+        """The tree's messages that count toward its goal: undeleted and not rejected."""
+        return await self._int(
+            "SELECT count(*) FROM messages WHERE tree_id = ? AND deleted = 0 AND review_result IS NOT 0", (tree_id,)
+        )
+
     async def live_children_count(self, parent_id: str) -> int:
         return await self._int(
             "SELECT count(*) FROM messages WHERE parent_id = ? AND deleted = 0 AND review_result IS NOT 0",

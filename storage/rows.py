@@ -85,6 +85,7 @@ def task_from(row: sqlite3.Row) -> TaskRow:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         ended_at=row["ended_at"],
+        lease_until=row["lease_until"],
         frontend_ref=row["frontend_ref"],
         draft=row["draft"],
     )

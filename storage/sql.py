@@ -35,7 +35,7 @@ REPLY_TYPES = words(_WRITING)
 LABEL_TYPES = words(_LABEL)
 RANK_TYPES = words(_RANK)
 RESULT_TYPES = words(_LABEL | _RANK)  # tasks whose result a purge removes
-LIVE = "(k.expires_at IS NULL OR k.expires_at > :now)"  # a pending task that still holds its slot
+LIVE = "(k.lease_until > :now)"  # a pending task whose lease still holds its slot (decisions #15, #16)
 
 
 class Queries:

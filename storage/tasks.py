@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.records import MessageRow, TaskRow
 from storage.rows import message_from, task_from
-from storage.sql import RESULT_TYPES, Queries, SqlValue, words
+from storage.sql import LIVE, REPLY_TYPES, RESULT_TYPES, Queries, SqlValue, words
 
 
 class TaskWrites(Queries):
@@ -25,11 +25,12 @@ class TaskWrites(Queries):
         payload: dict[str, Any],
         now: float,
         expires_at: float | None,
+        lease_until: float | None = None,
     ) -> TaskRow:
         row = await self._one(
             """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
-                                  created_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                                  created_at, expires_at, lease_until)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 task_id,
                 user_id,
@@ -41,6 +42,7 @@ class TaskWrites(Queries):
                 json.dumps(payload, sort_keys=True),
                 now,
                 expires_at,
+                lease_until,
             ),
         )
         assert row is not None
@@ -62,6 +64,56 @@ class TaskWrites(Queries):
 
     async def set_draft(self, task_id: str, text: str | None) -> None:
         await self._run("UPDATE tasks SET draft = ? WHERE id = ?", (text, task_id))
+
+    async def set_lease(self, task_id: str, until: float | None) -> None:
+        await self._run("UPDATE tasks SET lease_until = ? WHERE id = ? AND status = 'pending'", (until, task_id))
+
+    async def drop_ended_leases(self, now: float) -> int:
+        """Pending tasks whose lease has ended hold nothing; say so in the row (their task lives on)."""
+        return await self._run(
+            "UPDATE tasks SET lease_until = NULL WHERE status = 'pending' AND lease_until <= ?", (now,)
+        )
+
+    async def open_tasks_of(self, user_id: int, now: float, limit: int) -> list[TaskRow]:
+        """The member's pending tasks that have not expired, newest first."""
+        rows = await self._all(
+            """SELECT * FROM tasks WHERE user_id = ? AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?)
+               ORDER BY created_at DESC, id LIMIT ?""",
+            (user_id, now, limit),
+        )
+        return [task_from(r) for r in rows]
+
+    async def held_leases(self, target_id: str, types: Sequence[str], now: float, exclude_task: str) -> int:
+        """Slots on `target_id` held by live leases of other pending tasks of the given types."""
+        return await self._int(
+            f"""SELECT count(*) FROM tasks k WHERE k.target_id = :target AND k.status = 'pending'
+                AND k.type IN {words(types)} AND {LIVE} AND k.id != :task""",
+            {"target": target_id, "now": now, "task": exclude_task},
+        )
+
+    async def held_tree_leases(self, tree_id: str, now: float, exclude_task: str) -> int:
+        """Reply slots of `tree_id` held by live leases of other pending writing tasks."""
+        return await self._int(
+            f"""SELECT count(*) FROM tasks k WHERE k.tree_id = :tree AND k.status = 'pending'
+                AND k.type IN {REPLY_TYPES} AND k.target_id IS NOT NULL AND {LIVE} AND k.id != :task""",
+            {"tree": tree_id, "now": now, "task": exclude_task},
+        )
+
+    async def requests_since(self, user_id: int, since: float, *, explicit_type: str | None = None) -> list[float]:
+        """Creation times (oldest first) of the member's tasks after `since`; with `explicit_type`, only tasks
+        of that type asked for by name (random requests do not count against a per-type limit)."""
+        if explicit_type is None:
+            rows = await self._all(
+                "SELECT created_at FROM tasks WHERE user_id = ? AND created_at > ? ORDER BY created_at",
+                (user_id, since),
+            )
+        else:
+            rows = await self._all(
+                """SELECT created_at FROM tasks WHERE user_id = ? AND created_at > ? AND type = ?
+                   AND random_request = 0 ORDER BY created_at""",
+                (user_id, since, explicit_type),
+            )
+        return [float(r[0]) for r in rows]
 
     async def pending_task_count(self, user_id: int, since: float) -> int:
         return await self._int(

@@ -191,6 +191,7 @@ async def test_jobs_are_registered_at_start_up_with_the_configured_intervals(env
         "scoring-retry": settings.scoring_retry,
         "backlog-activation": settings.backlog_activation,
         "halt-banned-prompts": settings.halt_banned_prompts,
+        "reconcile": settings.reconcile,
         "streak-reset": settings.streak_reset,
         "leaderboard-day": 5,
         "leaderboard-week": 15,

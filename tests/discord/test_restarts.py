@@ -34,6 +34,7 @@ OVERDUE = {
     "scoring-retry",
     "backlog-activation",
     "halt-banned-prompts",
+    "reconcile",
     "leaderboard-day",
     "leaderboard-week",
     "leaderboard-month",

@@ -543,17 +543,20 @@ async def test_label_task_reserves_a_review_slot(driver, users, engine):
         await engine.next_task(users[4], "en", TaskType.LABEL_INITIAL_PROMPT)
 
 
-async def test_expired_label_task_frees_its_slot(driver, users, engine, clock):
+async def test_abandoned_label_tasks_free_their_slots_after_the_review_lease(driver, users, engine, clock):
+    """Leases (decisions #15, #16): the slot is held for the review lease, not for the task's whole life."""
     prompt = await driver.write_prompt(users[0])
     first = await engine.next_task(users[1], "en", TaskType.LABEL_INITIAL_PROMPT)
     for user in users[2:4]:
         await engine.next_task(user, "en", TaskType.LABEL_INITIAL_PROMPT)
-    clock.advance(engine.cfg.task_validity_minutes * 60 - 1)
+    clock.advance(engine.cfg.review_reservation_minutes * 60 - 1)
     with pytest.raises(errors.NoTaskAvailable):
         await engine.next_task(users[4], "en", TaskType.LABEL_INITIAL_PROMPT)
     clock.advance(2)
     task = await engine.next_task(users[4], "en", TaskType.LABEL_INITIAL_PROMPT)
     assert task.target_id == prompt
+    # the abandoned task itself lives on until it expires
+    clock.advance(engine.cfg.task_validity_minutes * 60)
     with pytest.raises(errors.TaskExpired):
         await engine.submit_labels(first.id, users[1], {"spam": 0.0})
 
@@ -570,7 +573,8 @@ async def test_skipped_label_task_frees_its_slot(driver, users, engine):
 
 
 async def test_reply_tasks_reserve_tree_size_and_the_tree_never_overshoots(make_engine, clock, users, db):
-    d = Driver(make_engine(goal_tree_size=5, min_goal_tree_size=2), clock, users)
+    # leases long enough to outlast the loop below (9 members x 301 s), so only reservations stop hand-outs
+    d = Driver(make_engine(goal_tree_size=5, min_goal_tree_size=2, reservation_minutes=24 * 60), clock, users)
     u = users
     root = await d.growing_tree(author=u[0])
     for author in u[1:3]:

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -137,6 +138,27 @@ def storable(text: str) -> str:
     return text.encode("utf-8", "replace").decode()
 
 
+# Characters that draw nothing although they are neither whitespace nor Cc/Cf (independent of engine.policy).
+BLANKS = frozenset(
+    chr(c)
+    for first, last in [
+        (0x034F, 0x034F),
+        (0x115F, 0x1160),
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),
+        (0x2800, 0x2800),
+        (0x3164, 0x3164),
+        (0xFE00, 0xFE0F),
+        (0xFFA0, 0xFFA0),
+        (0xFFF0, 0xFFF8),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0000, 0xE0FFF),
+    ]
+    for c in range(first, last + 1)
+)
+
+
 def expected_text(text: object, limit: int) -> str | type[errors.DomainError]:
     """The documented rule (reference §5.1, engine.policy.clean_reply_text): surrounding whitespace is
     stripped; what remains must be non-empty, at most `limit` characters and free of NUL and lone surrogates."""
@@ -145,6 +167,8 @@ def expected_text(text: object, limit: int) -> str | type[errors.DomainError]:
     stripped = text.strip()
     if not stripped:
         return errors.MessageEmpty
+    if all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") or c in BLANKS for c in stripped):
+        return errors.MessageEmpty  # nothing a reader would see (issue "fair task flow": invisible text)
     if len(stripped) > limit:
         return errors.MessageTooLong
     if "\x00" in stripped:
