@@ -11,9 +11,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from bot.config import ConfigError, load_config
 from bot.progress import Progress
 from bot.simulation import AckHook, AckLog, Community, SimulationReport
 from engine.check import check_database
@@ -44,7 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     bak.add_argument("--out", required=True, type=Path, help="the backup file (replaced only when complete)")
 
     check = sub.add_parser("check", help="verify a database's invariants; exit 1 if any is broken")
-    check.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
+    check.add_argument("--db", type=Path, default=None, help="path of the SQLite database (default: the config's)")
+    check.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the bot's config.toml: check against its [engine] thresholds instead of the defaults",
+    )
 
     sim = sub.add_parser("simulate", help="let simulated members work on a database until T trees are exported")
     sim.add_argument("--db", required=True, type=Path, help="SQLite database (created if missing, else continued)")
@@ -62,6 +71,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="append one JSON line per acknowledged result (kind, id, task) to FILE, written after its "
         "transaction commits and before the next action: a witness for crash tests",
     )
+    sim.add_argument(
+        "--abandon",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="chance (0 <= P < 1) that a member walks away from a task card they took: no submit, no skip",
+    )
+    sim.add_argument(
+        "--hours",
+        type=_positive_float,
+        default=None,
+        metavar="H",
+        help="also stop once H hours of simulated time have passed (then exit 0 even short of --trees)",
+    )
+    sim.add_argument("--json", action="store_true", help="end with one JSON line of the run's figures")
 
     exp = sub.add_parser("export", help="write the dataset as oasst JSON Lines (gzip when --out ends in .gz)")
     exp.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
@@ -117,9 +141,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backup":
             return _backup(args.db, args.out)
         if args.command == "check":
-            return asyncio.run(_check(args.db))
+            return _check_command(args.db, args.config)
         if args.command == "simulate":
-            return asyncio.run(_simulate(args.db, args.users, args.trees, args.seed, args.langs, args.ack_log))
+            return asyncio.run(
+                _simulate(
+                    args.db,
+                    args.users,
+                    args.trees,
+                    args.seed,
+                    args.langs,
+                    args.ack_log,
+                    abandon=args.abandon,
+                    hours=args.hours,
+                    as_json=args.json,
+                )
+            )
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "import":
@@ -140,6 +176,26 @@ def _positive(value: str) -> int:
     if n <= 0:
         raise argparse.ArgumentTypeError("must be a positive number")
     return n
+
+
+def _positive_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < x < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
+    return x
+
+
+def _probability(value: str) -> float:
+    try:
+        p = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 <= p < 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {value}")
+    return p
 
 
 def _lang(value: str) -> str:
@@ -171,7 +227,23 @@ def _backup(path: Path, out: Path) -> int:
     return 0
 
 
-async def _check(path: Path) -> int:
+def _check_command(path: Path | None, config_file: Path | None) -> int:
+    cfg = EngineConfig()
+    if config_file is not None:
+        try:
+            config = load_config(config_file)
+        except ConfigError as exc:
+            print("grove check: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the parser said
+            return 2
+        cfg = config.engine
+        path = path or config.database.path
+    if path is None:
+        print("grove check: give --db PATH, or --config FILE to check the database it names", file=sys.stderr)
+        return 2
+    return asyncio.run(_check(path, cfg, config_file))
+
+
+async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None) -> int:
     if not path.is_file():
         print(f"grove check: no database at {path}", file=sys.stderr)
         return 2
@@ -185,15 +257,16 @@ async def _check(path: Path) -> int:
         if version == 0:
             print(f"grove check: {path} is not a Grove database (no schema)", file=sys.stderr)
             return 2
-        problems = await check_database(db, EngineConfig())
+        problems = await check_database(db, cfg)
     finally:
         await db.close()
+    against = f"the thresholds of {config_file}" if config_file else "the default thresholds"
     for line in problems:
         print(line)
     if problems:
-        print(f"{len(problems)} violation(s) in {path}", file=sys.stderr)
+        print(f"{len(problems)} violation(s) in {path} (checked against {against})", file=sys.stderr)
         return 1
-    print(f"{path}: schema version {version}, no violations")
+    print(f"{path}: schema version {version}, checked against {against}: no violations")
     return 0
 
 
@@ -340,38 +413,76 @@ async def run_simulation(
     langs: Sequence[str],
     progress: Progress | None = None,
     on_acknowledged: AckHook | None = None,
+    abandon: float = 0.0,
+    hours: float | None = None,
 ) -> SimulationReport:
-    """Continue the database's history with a seeded community until `trees` trees are exported."""
+    """Continue the database's history with a seeded community until `trees` trees are exported (or `hours` of
+    simulated time have passed); each task card is abandoned with probability `abandon`."""
     async with db.read() as repo:
         latest = await repo.latest_time()
     clock = FakeClock() if latest is None else FakeClock(latest + 1.0)
     # Mix the database's progress into the seed: a continued run must not draw the ids of an earlier one.
     stream = [seed, int(latest or 0)]
     engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(stream))
-    community = Community(engine, clock, seed=stream, langs=tuple(langs), on_acknowledged=on_acknowledged)
+    community = Community(
+        engine, clock, seed=stream, langs=tuple(langs), on_acknowledged=on_acknowledged, abandon=abandon
+    )
     await community.add_members(users)
-    return await community.run(trees, progress=progress.update if progress else None)
+    return await community.run(trees, hours=hours, progress=progress.update if progress else None)
 
 
 async def _simulate(
-    path: Path, users: int, trees: int, seed: int, langs: Sequence[str], ack_log: Path | None = None
+    path: Path,
+    users: int,
+    trees: int,
+    seed: int,
+    langs: Sequence[str],
+    ack_log: Path | None = None,
+    *,
+    abandon: float = 0.0,
+    hours: float | None = None,
+    as_json: bool = False,
 ) -> int:
     db = await Database.open(path)
     witness = None
     try:
         witness = AckLog(ack_log) if ack_log else None
         started = time.perf_counter()
-        report = await run_simulation(db, users=users, trees=trees, seed=seed, langs=langs, on_acknowledged=witness)
+        report = await run_simulation(
+            db, users=users, trees=trees, seed=seed, langs=langs, on_acknowledged=witness, abandon=abandon, hours=hours
+        )
         counts = await Engine(db).tree_counts()
     finally:
         await db.close()
         if witness:
             witness.close()
+    exported = counts[TreeState.READY_FOR_EXPORT]
+    abandoned = f", {report.abandoned} task cards abandoned" if abandon else ""
     print(
-        f"{path}: {report.actions} actions by {users} members in {time.perf_counter() - started:.1f}s; "
-        f"{counts[TreeState.READY_FOR_EXPORT]} trees ready for export; {report.stopped_because}"
+        f"{path}: {report.actions} actions by {users} members in {time.perf_counter() - started:.1f}s "
+        f"({report.simulated_hours:.1f} simulated hours{abandoned}); "
+        f"{exported} trees ready for export; {report.stopped_because}"
     )
-    return 0 if counts[TreeState.READY_FOR_EXPORT] >= trees else 1
+    if as_json:
+        print(json.dumps(simulation_summary(report, trees_exported=exported, members=users, abandon=abandon)))
+    return 0 if exported >= trees or report.out_of_time else 1
+
+
+def simulation_summary(
+    report: SimulationReport, *, trees_exported: int, members: int, abandon: float
+) -> dict[str, Any]:
+    """A run's figures as JSON-ready values; the same seed on the same database gives the same summary."""
+    return {
+        "trees_exported": trees_exported,
+        "actions": report.actions,
+        "tasks_taken": report.tasks_taken,
+        "abandoned": report.abandoned,
+        "simulated_hours": round(report.simulated_hours, 3),
+        "members": members,
+        "abandon": abandon,
+        "outcomes": dict(sorted(report.outcomes.items())),
+        "stopped_because": report.stopped_because,
+    }
 
 
 async def _demo(folder: Path | None, trees: int, seed: int) -> int:

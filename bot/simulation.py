@@ -1,6 +1,9 @@
-"""A simulated community driving the real engine: writers, reviewers, rankers, spammers, skippers, flaggers.
+"""A simulated community driving the real engine: writers, reviewers, rankers, spammers, skippers, flaggers,
+and (when asked) members who take a task card and walk away from it.
 
 Deterministic for a seed: the engine's randomness, the members' choices and the clock all derive from it.
+Time passes as in a real community: each member turn (asking for a task and acting on it) takes about
+TURN_SECONDS of simulated time, and the scheduled jobs run every JOB_TURNS turns (a few minutes apart).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from engine.labels import LABELS, Widget
 from engine.types import Emoji, LabelMode, Task, TaskKind, TaskType, TreeState
 
 SPAM_MARK = "buy cheap watches"
+TURN_SECONDS = 20.0  # mean simulated time between two member turns, for the whole community
+JOB_TURNS = 25  # the scheduled jobs run every this many turns (about 8 minutes of simulated time)
 
 
 @dataclass
@@ -35,11 +40,19 @@ class Member:
 
 @dataclass
 class SimulationReport:
-    actions: int = 0
+    actions: int = 0  # member turns: each is a request for a task, and whatever the member then did
     outcomes: Counter[str] = field(default_factory=Counter)
     exported: int = 0
     stopped_because: str = ""
     acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of every acknowledged result
+    tasks_taken: int = 0  # turns in which the member got a task card
+    abandoned: int = 0  # task cards taken and then never acted on
+    simulated_seconds: float = 0.0  # simulated time this run covered
+    out_of_time: bool = False  # stopped because the hours it was given had passed
+
+    @property
+    def simulated_hours(self) -> float:
+        return self.simulated_seconds / 3600.0
 
 
 # Called once per acknowledged result, after its transaction committed: (kind, id, task id). The id is the
@@ -84,8 +97,12 @@ class Community:
         seed: int | Sequence[int],
         langs: tuple[str, ...] = ("en",),
         on_acknowledged: AckHook | None = None,
+        abandon: float = 0.0,
     ) -> None:
+        if not 0.0 <= abandon < 1.0:
+            raise ValueError(f"the chance to abandon a task must be at least 0 and below 1, not {abandon}")
         self.engine = engine
+        self.abandon = abandon  # chance that a member leaves a task card they took without ever acting on it
         self.on_acknowledged = on_acknowledged
         self.clock = clock
         self.rng = np.random.default_rng(seed)
@@ -113,40 +130,71 @@ class Community:
         target_exported: int,
         *,
         max_actions: int = 100_000,
+        hours: float | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> SimulationReport:
-        """Act until `target_exported` trees are ready for export, or nothing can move any more."""
+        """Act until `target_exported` trees are ready for export, `hours` of simulated time have passed, or
+        nothing can move any more."""
         report = SimulationReport()
-        idle = 0
+        started = self.clock.now()
+        report.stopped_because = await self._run(report, target_exported, max_actions, hours, progress)
+        report.exported = await self._exported()
+        report.simulated_seconds = self.clock.now() - started
+        return report
+
+    async def _run(
+        self,
+        report: SimulationReport,
+        target_exported: int,
+        max_actions: int,
+        hours: float | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> str:
+        """The turns of `run`; returns why it stopped."""
+        deadline = None if hours is None else self.clock.now() + hours * 3600.0
+        validity = self.engine.cfg.task_validity_minutes * 60.0
+        idle = 0  # turns in a row in which nobody got a task
+        idle_since = self.clock.now()  # when the current idle stretch began
         waited = False  # whether the members have waited for held tasks to expire since anyone got a task
         while report.actions < max_actions:
-            if report.actions % 25 == 0:
+            if report.actions % JOB_TURNS == 0:
                 await self._run_jobs()
                 report.exported = await self._exported()
                 if progress:
                     progress(report.exported, target_exported)
                 if report.exported >= target_exported:
-                    report.stopped_because = f"{report.exported} trees are ready for export"
-                    return report
+                    return f"{report.exported} trees are ready for export"
+            if deadline is not None and self.clock.now() >= deadline:
+                report.out_of_time = True
+                return f"{hours:g} simulated hours have passed"
             member = self.members[int(self.rng.integers(len(self.members)))]
             outcome = await self.act(member, report)
             report.actions += 1
             report.outcomes[outcome] += 1
-            idle = idle + 1 if outcome == "no_task" else 0
+            if outcome != "no_task":
+                idle = 0
+            elif idle == 0:
+                idle, idle_since = 1, self.clock.now()
+            else:
+                idle += 1
             waited = waited and outcome == "no_task"
-            if idle > 20 * len(self.members) and not waited and self.engine.cfg.task_validity_minutes:
+            if idle <= 20 * len(self.members):
+                continue
+            if self.abandon:
+                # Members who walk away from tasks are what is being measured: the slots their tasks hold come
+                # free only as simulated time passes (the task expires, or the engine stops holding it), so the
+                # others keep coming back at the usual pace until every such hold must have ended.
+                if validity and self.clock.now() - idle_since <= validity + 3600.0:
+                    continue
+            elif not waited and validity:
                 # Tasks handed out but never answered (their member gone, or a run killed) hold their slots
                 # until they expire: wait that long once, for the expiry job to free them, before giving up.
-                self.clock.advance(self.engine.cfg.task_validity_minutes * 60.0)
+                self.clock.advance(validity)
                 await self._run_jobs()
                 idle, waited = 0, True
-            if idle > 20 * len(self.members):
-                report.exported = await self._exported()
-                report.stopped_because = "no member could get a task any more"
-                return report
-        report.exported = await self._exported()
-        report.stopped_because = f"stopped after {max_actions} actions"
-        return report
+                continue
+            return "no member could get a task any more"
+        return f"stopped after {max_actions} actions"
 
     async def _run_jobs(self) -> None:
         await self.engine.expire_tasks()
@@ -159,7 +207,7 @@ class Community:
         return (await self.engine.tree_counts()).get(TreeState.READY_FOR_EXPORT, 0)
 
     async def act(self, member: Member, report: SimulationReport) -> str:
-        self.clock.advance(float(self.rng.exponential(20.0)))
+        self.clock.advance(float(self.rng.exponential(TURN_SECONDS)))
         task_type = await self._choose_type(member)
         try:
             task = await self.engine.next_task(member.user_id, member.lang, task_type)
@@ -167,11 +215,17 @@ class Community:
             return "no_task"
         except errors.TooManyPending:
             return "too_many_pending"
-        if self.rng.random() < member.skipper:
-            await self.engine.skip_task(task.id, member.user_id)
-            self._acknowledge(report, "skip", task.id, task.id)
-            return "skipped"
+        except errors.DomainError as exc:  # any other refusal (a rate limit, say): the member tries again later
+            return f"unavailable:{exc.code.name}"
+        report.tasks_taken += 1
+        if self.abandon and self.rng.random() < self.abandon:
+            report.abandoned += 1  # the card stays open: no submit, no skip, its slot held as the engine decides
+            return "abandoned"
         try:
+            if self.rng.random() < member.skipper:
+                await self.engine.skip_task(task.id, member.user_id)
+                self._acknowledge(report, "skip", task.id, task.id)
+                return "skipped"
             if task.kind in (TaskKind.PROMPT, TaskKind.REPLY):
                 result = await self.engine.submit_reply(task.id, member.user_id, self._text(member, task))
                 self._acknowledge(report, "message", result.message_id or "", task.id)

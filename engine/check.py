@@ -8,7 +8,12 @@ from storage.database import Database
 
 
 async def check_database(db: Database, cfg: EngineConfig | None = None) -> list[str]:
-    """Every violation found, one line each; an empty list means the database is sound."""
+    """Every violation found, one line each; an empty list means the database is sound.
+
+    `cfg` holds the thresholds the database was run with (review counts, rankings required, ranked roles); the
+    defaults are assumed when it is None. Besides corruption, a violation is a stuck tree: an active tree that no
+    task can move on under these thresholds.
+    """
     cfg = cfg or EngineConfig()
     return await db.find_violations(
         {

@@ -78,12 +78,11 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
     out += await _lines(
         conn,
         """SELECT t.id, t.state, r.review_result FROM trees t JOIN messages r ON r.id = t.id
-           WHERE t.origin IS NULL AND (
-                 (t.state = 'initial_prompt_review' AND r.review_result IS NOT NULL)
-              OR (t.state IN ('prompt_lottery_waiting', 'growing', 'ranking', 'ready_for_scoring',
-                              'ready_for_export', 'scoring_failed') AND r.review_result IS NOT 1))""",
+           WHERE t.origin IS NULL AND t.state IN ('prompt_lottery_waiting', 'growing', 'ranking',
+                 'ready_for_scoring', 'ready_for_export', 'scoring_failed') AND r.review_result IS NOT 1""",
         "tree {0}: state {1} does not fit its prompt's review result {2}",
     )
+    # (a prompt in initial_prompt_review with a verdict is reported by find_stuck_trees)
     out += await _lines(
         conn,
         """SELECT t.id, t.state FROM trees t WHERE t.won_prompt_lottery_at IS NULL AND t.origin IS NULL
@@ -192,5 +191,80 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
         """SELECT k.id, k.status, k.ended_at FROM tasks k
            WHERE (k.status = 'pending') != (k.ended_at IS NULL)""",
         "task {0}: status {1} does not fit its end time {2}",
+    )
+    out += await find_stuck_trees(conn, p)
+    return out
+
+
+async def find_stuck_trees(conn: aiosqlite.Connection, p: dict[str, Any]) -> list[str]:
+    """Trees that no task can move on under the given thresholds (same keys as `find_violations`).
+
+    A slot held by a pending task does not make a tree stuck: the task ends (or its hold does) and the slot comes
+    back. Each query starts from the trees of one state, so a full pass costs one probe per tree and message.
+    """
+    out: list[str] = []
+    roles = "(" + ", ".join(f"'{r}'" for r in p["ranked_roles"]) + ")"
+    reviews = {"prompt": p["num_reviews_initial_prompt"], "reply": p["num_reviews_reply"]}
+    out += await _lines(
+        conn,
+        """SELECT t.id, CASE r.review_result WHEN 1 THEN 'accepted' ELSE 'rejected' END,
+                  CASE r.review_result WHEN 1 THEN 'prompt_lottery_waiting' ELSE 'aborted_low_grade' END
+           FROM trees t JOIN messages r ON r.id = t.id
+           WHERE t.state = 'initial_prompt_review' AND r.review_result IS NOT NULL""",
+        "tree {0}: stuck in initial_prompt_review: its prompt is already {1}, so it belongs in {2}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT m.id, t.id, t.state, m.review_count, CASE WHEN m.parent_id IS NULL THEN :prompt ELSE :reply END
+           FROM trees t JOIN messages m ON m.tree_id = t.id
+           WHERE t.state IN ('initial_prompt_review', 'growing') AND t.active = 1
+             AND m.deleted = 0 AND m.review_result IS NULL
+             AND m.review_count >= CASE WHEN m.parent_id IS NULL THEN :prompt ELSE :reply END""",
+        "message {0}: tree {1} is stuck in {2}: the message has {3} reviews ({4} required) but no verdict",
+        reviews,
+    )
+    sizes = """SELECT t.id, t.goal_tree_size, t.max_depth, t.max_children_count,
+                  (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.deleted = 0
+                       AND m.review_result = 1) AS accepted,
+                  (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.deleted = 0
+                       AND m.review_result IS NULL) AS awaiting
+           FROM trees t WHERE t.state = 'growing' AND t.active = 1"""
+    out += await _lines(
+        conn,
+        f"""SELECT id, accepted, goal_tree_size FROM ({sizes})
+            WHERE awaiting = 0 AND accepted >= goal_tree_size""",
+        "tree {0}: stuck in growing: {1} accepted messages reach its goal of {2} and none awaits review, "
+        "yet it was not moved to ranking",
+    )
+    out += await _lines(
+        conn,
+        f"""SELECT s.id, s.accepted, s.goal_tree_size FROM ({sizes}) s
+            WHERE s.awaiting = 0 AND s.accepted < s.goal_tree_size AND NOT EXISTS (
+                SELECT 1 FROM messages q WHERE q.tree_id = s.id AND q.deleted = 0 AND q.review_result = 1
+                   AND q.depth < s.max_depth
+                   AND (SELECT count(*) FROM messages c WHERE c.parent_id = q.id AND c.deleted = 0
+                            AND c.review_result IS NOT 0)
+                     < CASE WHEN q.role = 'prompter' THEN s.max_children_count
+                            ELSE min(s.max_children_count, :prompter_replies) END)""",
+        "tree {0}: stuck in growing: only {1} of its goal of {2} messages are accepted, none awaits review, and "
+        "no message can take another reply",
+        {"prompter_replies": p["num_prompter_replies"]},
+    )
+    out += await _lines(
+        conn,
+        f"""SELECT t.id, :need FROM trees t WHERE t.state = 'ranking' AND t.active = 1 AND NOT EXISTS (
+                SELECT 1 FROM messages c JOIN messages q ON q.id = c.parent_id
+                WHERE c.tree_id = t.id AND c.deleted = 0 AND c.review_result = 1 AND c.role IN {roles}
+                  AND q.deleted = 0
+                GROUP BY c.parent_id
+                HAVING count(*) > 1 AND (SELECT count(*) FROM rankings r WHERE r.parent_id = c.parent_id) < :need)""",
+        "tree {0}: stuck in ranking: no sibling set lacks rankings ({1} required), yet it was not scored",
+        {"need": p["num_required_rankings"]},
+    )
+    out += await _lines(
+        conn,
+        "SELECT id FROM trees WHERE state = 'ready_for_scoring' AND active = 1",
+        "tree {0}: stuck in ready_for_scoring: a tree is scored in the step that enters this state, "
+        "so nothing moves it on",
     )
     return out
