@@ -122,7 +122,7 @@ class Member:
         ids = [c["custom_id"] for c in walk_components((self.card or {}).get("components") or []) if "custom_id" in c]
         ids = [i for i in ids if i.startswith("g:t:")]
         if self.rng.random() < WANDER:
-            ids = []  # leave the card (it stays reserved) for a fresh /task
+            ids = []  # leave the card (its lease frees the slot later) for a fresh /task
 
         def find(pattern: str) -> str | None:
             return next((i for i in ids if re.fullmatch(rf"g:t:[0-9a-f-]{{36}}:{pattern}", i)), None)
@@ -141,6 +141,8 @@ class Member:
             await self.click("rank_bad", target)
         elif ids and (target := find("skip")):
             await self.click("skip", target)
+        elif target := find("resume"):  # /task offered an unfinished task first
+            await self.click("resume", target)
         else:
             payload = self.load.sim.build_slash("task", self.person, type=str(self.rng.choice(TYPES)))
             await self.load.interact("slash_task", payload)

@@ -123,6 +123,17 @@ class Grove(commands.Bot):
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unexpected error in %s", event_method)
 
+    # ------------------------------------------------------------------ chat messages
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Grove has no prefix commands (everything is an app command), so a chat message is never a command.
+        `commands.Bot` would read "@Grove hello" as the command "hello" and log CommandNotFound as an error."""
+
+    async def on_command_error(self, context: commands.Context[Any], exception: commands.CommandError, /) -> None:
+        if isinstance(exception, commands.CommandNotFound):  # should a message still reach the command parser
+            return
+        await super().on_command_error(context, exception)
+
     # ------------------------------------------------------------------ engine events
 
     def publish(self, event: Event) -> None:

@@ -16,7 +16,7 @@ from discord import app_commands
 
 from cogs.checks import NotPermitted, permission_sentence
 from cogs.replies import send, text_back
-from engine.errors import DatabaseBusy, DomainError
+from engine.errors import DatabaseBusy, DomainError, RateLimited
 
 if TYPE_CHECKING:
     from bot.bot import Grove
@@ -33,6 +33,9 @@ async def report_error(interaction: discord.Interaction[Grove], error: BaseExcep
     original = getattr(error, "original", None) or error
     if isinstance(original, app_commands.TransformerError):
         original = original.__cause__ or original
+    if isinstance(original, RateLimited):
+        await _safe_send(interaction, f"⏳ {ask_again(original)}", *text_back(original.text or typed))
+        return
     if isinstance(original, DomainError):
         embeds, files = text_back(original.text or typed)
         await _safe_send(interaction, f"⚠️ {original.message}", embeds, files)
@@ -74,6 +77,15 @@ async def report_error(interaction: discord.Interaction[Grove], error: BaseExcep
     )
     message = f"Something went wrong; nothing you did was lost. (error id `{error_id}`)"
     await _safe_send(interaction, message, *text_back(typed))
+
+
+def ask_again(error: RateLimited) -> str:
+    """The engine's reason without its "shortly", and when the member may ask again, as a Discord timestamp that
+    every member sees in their own time zone ("in 2 minutes")."""
+    if error.retry_at <= 0:
+        return error.message
+    reason = error.message.split(";")[0].rstrip(". ")
+    return f"{reason}. You can ask again <t:{int(error.retry_at)}:R>."
 
 
 async def _safe_send(

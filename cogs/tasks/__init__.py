@@ -1,10 +1,12 @@
 """Contributor-facing tasks: commands, cards, writing, labelling and ranking.
 
-cog.py        /task, /status, /language, /guidelines, /help, and the router for Grove's modals
+cog.py        /task, /tasks, /status, /language, /guidelines, /help, and the router for Grove's modals
 parts.py      every card part, listed once (installed by the cog)
-items.py      the custom_id grammar, task buttons, the parts registry, modal dispatch
+items.py      the custom_id grammar, task buttons and selects, the parts registry, modal dispatch
 cards.py      a task as embeds and buttons, paged (never cut)
-flow.py       moves every card shares (hand out, next card, skip, stop, pages, report)
+flow.py       moves every card shares (hand out, touch, next card, skip, stop, pages)
+resume.py     the member's open tasks: /task's offer, /tasks, Resume and Release
+reporting.py  Report from a card (on a ranking card: which reply)
 writing.py, labelling.py, ranking.py   one card part per task family
 """
 

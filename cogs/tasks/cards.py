@@ -54,6 +54,13 @@ class Body:
     skip: bool = True  # offer Skip
 
 
+def excerpt(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` characters with "…" (for lists and select options only: a card itself
+    never cuts a text)."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
 def family(task: Task) -> str:
     """Which card part draws the task's card (see `CardPart.family`)."""
     if task.kind in (TaskKind.PROMPT, TaskKind.REPLY):

@@ -1,4 +1,4 @@
-"""Contributor commands: /task, /status, /language, /guidelines, /help; and the router for Grove's modals."""
+"""Contributor commands: /task, /tasks, /status, /language, /guidelines, /help; and the router for Grove's modals."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from cogs.charts import render_trees
 from cogs.checks import is_admin, is_moderator
 from cogs.context import member_id
 from cogs.replies import send
-from cogs.tasks import flow, parts
+from cogs.tasks import flow, parts, resume
 from cogs.tasks.cards import TITLES
 from cogs.tasks.guidelines import guidelines_for
 from cogs.tasks.items import answer_stale, dispatch_modal
@@ -99,8 +99,15 @@ class Tasks(commands.Cog):
         self, interaction: discord.Interaction[Grove], type: str | None = None, language: str | None = None
     ) -> None:
         lang = await self._language(interaction, language)
-        task_type: str | None = None if type in (None, "", RANDOM) else type
-        await flow.hand_out(interaction, task_type, lang)
+        task_type = resume.valid_type(None if type in (None, "", RANDOM) else type)
+        if not await resume.offer(interaction, task_type, lang):  # open tasks first, with New task
+            await flow.hand_out(interaction, task_type, lang)
+
+    # ------------------------------------------------------------------ /tasks
+
+    @app_commands.command(name="tasks", description="Your unfinished tasks: resume or release them.")
+    async def tasks(self, interaction: discord.Interaction[Grove]) -> None:
+        await resume.show_list(interaction)
 
     @task.autocomplete("type")
     async def task_type_choices(
@@ -197,8 +204,10 @@ class Tasks(commands.Cog):
         embed.add_field(
             name="Everyone",
             value=(
-                "`/task` get a task · `/status` what is available · `/language` your language\n"
-                "`/guidelines` how to do it well · `/help` this page"
+                "`/task` get a task · `/tasks` your unfinished ones · `/status` what is available\n"
+                "`/language` your language · `/guidelines` how to do it well · `/help` this page\n"
+                "A card you leave alone keeps your draft, but after a few minutes its place goes to others; "
+                "**Stop** gives it back at once. `/tasks` picks it up again."
             ),
             inline=False,
         )

@@ -1,4 +1,4 @@
-"""The moves every card shares: hand out, redraw, next card (continuous mode), skip, stop, pages, report."""
+"""The moves every card shares: hand out, redraw, touch, next card (continuous mode), skip, stop, pages."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from cogs.errors import report_error
+from cogs.errors import ask_again, report_error
 from cogs.replies import send
 from cogs.tasks.cards import TITLES, Card, render
 from cogs.tasks.guidelines import guidelines_for
-from cogs.tasks.items import Act, CardPart, TaskButton, modal_id, open_modal
+from cogs.tasks.items import Act, CardPart, TaskButton
 from engine import errors
 from engine.types import Task, TaskType
 
@@ -25,10 +25,11 @@ ANY = "any"
 class NextButton(ui.DynamicItem[ui.Button], template=r"g:n:(?P<type>[a-z_]{3,30}):(?P<lang>[a-z0-9-]{2,20})"):
     """ "Next task" on a card that ran out of work; hands out a task of that type (or any) in that language."""
 
-    def __init__(self, task_type: str, lang: str, *, label: str = "Next task") -> None:
-        super().__init__(
-            ui.Button(label=label, emoji="▶️", style=discord.ButtonStyle.primary, custom_id=f"g:n:{task_type}:{lang}")
-        )
+    def __init__(
+        self, task_type: str, lang: str, *, label: str = "Next task", emoji: str = "▶️", row: int | None = None
+    ) -> None:
+        style = discord.ButtonStyle.primary
+        super().__init__(ui.Button(label=label, emoji=emoji, style=style, custom_id=f"g:n:{task_type}:{lang}"), row=row)
         self.task_type, self.lang = task_type, lang
 
     @classmethod
@@ -50,6 +51,12 @@ class NextButton(ui.DynamicItem[ui.Button], template=r"g:n:(?P<type>[a-z_]{3,30}
 
 async def open_task(act: Act) -> Task:
     return await act.bot.engine.open_task(act.task_id, await act.member())
+
+
+async def touch(act: Act) -> None:
+    """The member is visibly working on the task (opened a form, paged, tapped a rank): its place is held for
+    them from now. A finished or expired task is refused like any stale card."""
+    await act.bot.engine.touch_task(act.task_id, await act.member())
 
 
 async def show(act: Act, task: Task, state: str = "", page: int | None = None, notice: str = "") -> None:
@@ -77,7 +84,7 @@ def finished(notice: str, task_type: str, lang: str, detail: str) -> tuple[disco
 async def next_card(act: Act, done: Task, notice: str) -> None:
     """After a submit or skip: the next task of the same type (continuous mode), or a way to go on."""
     member = await act.member()
-    if act.bot.config.tasks.continuous:
+    if act.bot.config.tasks.continuous:  # an untouched next card costs no one anything: its lease runs out
         try:
             task = await act.bot.engine.next_task(member, done.lang, done.type)
         except errors.NoTaskAvailable:
@@ -85,6 +92,10 @@ async def next_card(act: Act, done: Task, notice: str) -> None:
             embed, view = finished(
                 notice, ANY, done.lang, f"No more “{title}” tasks in {done.lang} right now. Try another kind:"
             )
+            await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
+            return
+        except errors.RateLimited as exc:  # what was done is stored; only the next card must wait
+            embed, view = finished(notice, done.type.value, done.lang, f"⏳ {ask_again(exc)}")
             await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
             return
         await show(act, task, notice=notice)
@@ -117,19 +128,26 @@ async def show_again(act: Act) -> None:
 
 async def page(act: Act) -> None:
     number, _, state = act.arg.partition(".")
+    await touch(act)
     await show(act, await open_task(act), state, int(number) if number.lstrip("-").isdigit() else None)
 
 
 async def stop(act: Act) -> None:
+    """Stop: the task's place goes back to others at once; the task (and its draft) stays the member's to resume."""
     task = await open_task(act)
+    await act.bot.engine.release_task(task.id, await act.member())
     until = f" until <t:{int(task.expires_at)}:R>" if task.expires_at else ""
+    draft = ", draft included" if task.draft else ""
     embed = discord.Embed(
         title="⏹️ Stopped",
-        description=f"This task stays reserved for you{until}, drafts included. Come back any time.",
+        description=(
+            f"Its place is free for others now. The task stays yours{until}{draft}: press **Continue**, "
+            "or find it later with `/tasks`."
+        ),
         colour=discord.Colour.light_grey(),
     )
     view = ui.View(timeout=None)
-    view.add_item(TaskButton(task.id, "show", label="Continue", emoji="▶️", style=discord.ButtonStyle.primary))
+    view.add_item(TaskButton(task.id, "resume", label="Continue", emoji="▶️", style=discord.ButtonStyle.primary))
     await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
 
 
@@ -137,41 +155,6 @@ async def guide(act: Act) -> None:
     task = await act.bot.engine.get_task(act.task_id, await act.member())
     embed = discord.Embed(title="📖 Guidelines", description=guidelines_for(task.type), colour=discord.Colour.teal())
     await send(act.interaction, embeds=[embed])
-
-
-class ReportModal(ui.Modal):
-    def __init__(self, task_id: str) -> None:
-        super().__init__(title="Report this message", custom_id=modal_id(task_id, "report"), timeout=None)
-        self.add_item(
-            ui.Label(
-                text="What is wrong with it?",
-                component=ui.TextInput(
-                    custom_id="reason", style=discord.TextStyle.paragraph, max_length=1000, required=False
-                ),
-            )
-        )
-
-
-def reported_message(task: Task) -> str | None:
-    if task.target_id and any(m.id == task.target_id for m in task.conversation):
-        return task.target_id
-    return task.conversation[-1].id if task.conversation else None
-
-
-async def report(act: Act) -> None:
-    await act.bot.engine.get_task(act.task_id, await act.member())  # only the card's owner
-    await open_modal(act.interaction, ReportModal(act.task_id))
-
-
-async def reported(act: Act) -> None:
-    member = await act.member()
-    task = await act.bot.engine.get_task(act.task_id, member)
-    message_id = reported_message(task)
-    if message_id is None:
-        raise errors.MessageNotFound("This task has no message to report.")
-    await act.bot.engine.report(member, message_id, str(act.values.get("reason", "")))
-    act.bot.dispatch("grove_report", message_id, act.interaction.guild_id, member)
-    await send(act.interaction, "🚩 Reported — moderators will have a look. Thank you.")
 
 
 async def hand_out(interaction: discord.Interaction[Grove], task_type: TaskType | str | None, lang: str) -> None:
@@ -185,6 +168,5 @@ async def hand_out(interaction: discord.Interaction[Grove], task_type: TaskType 
 
 PART = CardPart(
     "flow",
-    buttons={"skip": skip, "show": show_again, "page": page, "stop": stop, "guide": guide, "report": report},
-    modals={"report": reported},
+    buttons={"skip": skip, "show": show_again, "page": page, "stop": stop, "guide": guide},
 )

@@ -1,10 +1,22 @@
 """Persistent task buttons and modals: all state is in the custom_id and the database.
 
 custom_id grammar (each ≤ 100 characters):
-    g:t:<task id>:<action>[:<arg>]   a button on a task card (DynamicItem: works after a restart)
+    g:t:<task id>:<action>[:<arg>]   a button on a task card (DynamicItem: works after a restart); `resume`
+                                      retakes the task's place and draws its card (Continue after Stop, Resume
+                                      in a list of open tasks)
+    g:s:<task id>:<action>[:<arg>]   a select about a task (DynamicItem); `report` picks the reply of a ranking
+                                      card to report (values: its letter, or `parent` for the message answered)
     g:m:<task id>:<action>[:<arg>]   a modal about a task (handled from the raw submit, so it also works
-                                      when the modal was opened before a restart)
-    g:n:<task type|any>:<lang>       "next task" after a card ran out of work
+                                      when the modal was opened before a restart); `report:<letter|parent>`
+                                      reports that reply of a ranking card
+    g:n:<task type|any>:<lang>       "next task" after a card ran out of work, and "New task" on /task's offer
+    g:o:<task id>:release[:<task type|any>:<lang>]
+                                     Release on a list of open tasks: withdraws the task and redraws the list.
+                                      Without the suffix the list is /tasks'; with it, /task's offer, whose
+                                      "New task" asks for that kind in that language
+    g:o:pick[:<task type|any>:<lang>]
+                                     the select of a list of more than four open tasks (its value is a task
+                                      id): redraws the list with Resume and Release for the chosen task
 Only the member a task belongs to can act on it; the engine refuses everyone else.
 """
 
@@ -35,6 +47,7 @@ PREFIX = "g"  # every custom_id Grove makes starts with "g:"
 TASK_ID = r"[0-9a-f-]{36}"
 ARG = r"[A-Za-z0-9_.-]{0,40}"  # with a 36-char task id and a 12-char action: at most 94 characters
 BUTTON = re.compile(rf"g:t:(?P<task>{TASK_ID}):(?P<action>[a-z_]{{1,12}})(?::(?P<arg>{ARG}))?")
+SELECT = re.compile(rf"g:s:(?P<task>{TASK_ID}):(?P<action>[a-z_]{{1,12}})(?::(?P<arg>{ARG}))?")
 MODAL = re.compile(rf"g:m:(?P<task>{TASK_ID}):(?P<action>[a-z_]{{1,12}})(?::(?P<arg>{ARG}))?")
 
 
@@ -46,7 +59,7 @@ class Act:
     task_id: str
     action: str
     arg: str
-    values: dict[str, Any]  # modal values by custom_id (empty for buttons)
+    values: dict[str, Any]  # modal values by custom_id; a select's choices under SELECTED; empty for buttons
 
     @property
     def bot(self) -> Grove:
@@ -57,19 +70,21 @@ class Act:
 
 
 Handler = Callable[[Act], Awaitable[None]]
+SELECTED = "selected"  # where a select's chosen values are in `Act.values`
 BodyMaker = Callable[[Task, str], "Body"]
 
 
 @dataclass(frozen=True)
 class CardPart:
-    """What one module adds to task cards: the body of one family's cards, and the button and form actions it
-    handles (by the action in their custom_id). `cogs.tasks.parts` lists every part; the Tasks cog installs them."""
+    """What one module adds to task cards: the body of one family's cards, and the button, select and form actions
+    it handles (by the action in their custom_id). `cogs.tasks.parts` lists every part; the Tasks cog installs them."""
 
     name: str
     family: str | None = None  # "write", "label" or "rank" (see `cards.family`): the cards it draws
     body: BodyMaker | None = None
     buttons: Mapping[str, Handler] = field(default_factory=dict)
     modals: Mapping[str, Handler] = field(default_factory=dict)
+    selects: Mapping[str, Handler] = field(default_factory=dict)
 
 
 class Parts:
@@ -80,6 +95,7 @@ class Parts:
         self.bodies: dict[str, BodyMaker] = {}
         self.buttons: dict[str, Handler] = {}
         self.modals: dict[str, Handler] = {}
+        self.selects: dict[str, Handler] = {}
 
     def install(self, parts: Iterable[CardPart]) -> None:
         for part in parts:
@@ -89,6 +105,8 @@ class Parts:
                 self._claim(self.buttons, action, handler, f"{part.name}: button action")
             for action, handler in part.modals.items():
                 self._claim(self.modals, action, handler, f"{part.name}: modal action")
+            for action, handler in part.selects.items():
+                self._claim(self.selects, action, handler, f"{part.name}: select action")
 
     @staticmethod
     def _claim(table: dict[str, Any], key: str, value: Any, what: str) -> None:
@@ -111,6 +129,10 @@ def button_id(task_id: str, action: str, arg: str = "") -> str:
 
 def modal_id(task_id: str, action: str, arg: str = "") -> str:
     return f"g:m:{task_id}:{action}" + (f":{arg}" if arg else "")
+
+
+def select_id(task_id: str, action: str, arg: str = "") -> str:
+    return f"g:s:{task_id}:{action}" + (f":{arg}" if arg else "")
 
 
 class TaskButton(ui.DynamicItem[ui.Button], template=BUTTON.pattern):
@@ -146,6 +168,44 @@ class TaskButton(ui.DynamicItem[ui.Button], template=BUTTON.pattern):
             if handler is None:
                 raise UnknownAction(self.action)
             await handler(Act(interaction, self.task_id, self.action, self.arg, {}))
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+class TaskSelect(ui.DynamicItem[ui.Select], template=SELECT.pattern):
+    """A select about a task; its handler gets the chosen values under `SELECTED`."""
+
+    def __init__(
+        self,
+        task_id: str,
+        action: str,
+        arg: str = "",
+        *,
+        options: list[discord.SelectOption],
+        placeholder: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        select: ui.Select[Any] = ui.Select(
+            custom_id=select_id(task_id, action, arg), options=options, placeholder=placeholder
+        )
+        super().__init__(select, row=row)
+        self.task_id, self.action, self.arg = task_id, action, arg
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
+    ) -> TaskSelect:
+        options = list(item.options) if isinstance(item, ui.Select) else []
+        return cls(match["task"], match["action"], match["arg"] or "", options=options)
+
+    async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        handler = PARTS.selects.get(self.action)
+        data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+        chosen = [str(v) for v in data.get("values") or []]
+        try:
+            if handler is None:
+                raise UnknownAction(self.action)
+            await handler(Act(interaction, self.task_id, self.action, self.arg, {SELECTED: chosen}))
         except Exception as exc:
             await report_error(interaction, exc)
 

@@ -215,6 +215,7 @@ def reviewable(task: Task) -> Task:
 
 async def review(act: Act) -> None:
     task = reviewable(await flow.open_task(act))
+    await flow.touch(act)
     await open_modal(act.interaction, ReviewModal(task, clean_state(task, act.arg)))
 
 

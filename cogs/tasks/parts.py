@@ -3,11 +3,12 @@ module with a `PART` (its body and actions) added here."""
 
 from __future__ import annotations
 
-from cogs.tasks import flow, labelling, ranking, writing
-from cogs.tasks.items import PARTS, CardPart, TaskButton
+from cogs.tasks import flow, labelling, ranking, reporting, resume, writing
+from cogs.tasks.items import PARTS, CardPart, TaskButton, TaskSelect
 
-CARD_PARTS: tuple[CardPart, ...] = (flow.PART, writing.PART, labelling.PART, ranking.PART)
-DYNAMIC_ITEMS = (TaskButton, flow.NextButton)  # the persistent buttons of task cards
+CARD_PARTS: tuple[CardPart, ...] = (flow.PART, writing.PART, labelling.PART, ranking.PART, reporting.PART, resume.PART)
+# the persistent buttons and selects of task cards and of lists of open tasks
+DYNAMIC_ITEMS = (TaskButton, TaskSelect, flow.NextButton, resume.ReleaseButton, resume.PickSelect)
 
 
 def install() -> None:

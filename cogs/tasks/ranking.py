@@ -13,7 +13,7 @@ from cogs.tasks import flow
 from cogs.tasks.cards import Body
 from cogs.tasks.items import Act, CardPart, TaskButton
 from engine import errors
-from engine.types import Task
+from engine.types import RANKING_TYPES, Task
 
 LETTERS = "ABCDEFGHIJ"  # 10 candidates: rows 0 and 1 (row 2 holds the controls)
 SAVED = "✅ Saved — thank you!"
@@ -90,7 +90,11 @@ def body(task: Task, state: str) -> Body:
 
 
 async def tap(act: Act) -> None:
+    """A tap on a reply, Undo or Reset: the member is working on the ranking, so its place is held from now."""
     task = await flow.open_task(act)
+    if task.type not in RANKING_TYPES:  # a forged button: only ranking cards have one
+        raise errors.TaskWrongKind()
+    await flow.touch(act)
     await flow.show(act, task, taps(task, act.arg) if act.action != "rank_reset" else "")
 
 

@@ -57,6 +57,7 @@ async def write(act: Act) -> None:
     task = await flow.open_task(act)
     if task.type not in WRITING_TYPES:  # a forged button: only writing cards have one
         raise errors.TaskWrongKind()
+    await flow.touch(act)  # writing: the place stays the member's while the form is open
     limit = min(act.bot.config.engine.message_size_limit, 4000)
     await open_modal(act.interaction, WriteModal(task, limit))
 

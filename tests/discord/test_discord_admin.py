@@ -24,9 +24,13 @@ async def test_a_language_channel_decides_the_language_of_task(env: Env) -> None
     assert "Language\nde" in card.text() or "de" in card.message["embeds"][0]["fields"][0]["value"]
     task_id = card.custom_ids()[0].split(":")[2]
     assert (await env.bot.engine.get_task(task_id, await env.member_id(env.alice))).lang == "de"
-    elsewhere = await env.sim.slash("task", env.alice, type="initial_prompt")
+    # alice holds that task now, so /task offers it first; its New task asks in the language /task chose
+    offer = await env.sim.slash("task", env.alice, type="initial_prompt")
+    assert "Your open tasks" in offer.text()
+    elsewhere = await env.sim.click(offer.message, "g:n:initial_prompt:en", env.alice)
     assert elsewhere.message["embeds"][0]["fields"][0]["value"] == "en"
-    explicit = await env.sim.slash("task", env.alice, type="initial_prompt", language="fr", channel_id=de)
+    offer = await env.sim.slash("task", env.alice, type="initial_prompt", language="fr", channel_id=de)
+    explicit = await env.sim.click(offer.message, "g:n:initial_prompt:fr", env.alice)
     assert explicit.message["embeds"][0]["fields"][0]["value"] == "fr"
 
 
@@ -151,12 +155,13 @@ async def test_commands_are_unique_and_within_discords_limits(env: Env) -> None:
 
 
 async def test_every_custom_id_and_modal_fits(env: Env) -> None:
-    from cogs.tasks.flow import ReportModal
+    from cogs.tasks.reporting import ReportModal
     from cogs.tasks.writing import WriteModal
     from engine.types import Task
 
     task = Task("f" * 8 + "-ffff-4fff-bfff-" + "f" * 12, TaskType.ASSISTANT_REPLY, 1, "en", TaskStatus.PENDING, 0, 1)
-    for modal in (WriteModal(task, 2000), ReportModal(task.id)):
+    reports = (ReportModal(task.id), ReportModal(task.id, "J", "reply J"), ReportModal(task.id, "parent", "x" * 99))
+    for modal in (WriteModal(task, 2000), *reports):
         data = modal.to_dict()
         assert len(data["components"]) <= 5 and len(data["custom_id"]) <= 100 and len(data["title"]) <= 45
         assert MODAL.fullmatch(data["custom_id"])

@@ -473,7 +473,9 @@ async def test_member_text_with_pings_is_echoed_everywhere_but_pings_no_one(env:
     # a flag queues it for moderators; a report notes it on the queue post (an edit)
     await env.sim.react(int(feed[0]["id"]), env.channels["feed"], "🚩", env.dave)
     rank_id = ranking.custom_ids()[0].split(":")[2]
-    report = await env.sim.click(ranking.message, f"g:t:{rank_id}:report", env.alice)
+    which = await env.sim.click(ranking.message, f"g:t:{rank_id}:report", env.alice)  # which one? the prompt
+    assert which.ephemeral and "Report which reply?" in which.text()
+    report = await env.sim.click(which.message, f"g:s:{rank_id}:report", env.alice, values=["parent"])
     await env.sim.submit_modal(report, env.alice, {"reason": evil})
     [queued] = [m for m in env.fake.messages.values() if m["channel_id"] == str(env.channels["queue"])]
     assert evil in message_text(queued) and "reported by" in message_text(queued)

@@ -60,7 +60,7 @@ async def test_continuous_mode_turns_the_card_into_the_next_task(env: Env) -> No
     assert next_ids[0].endswith(":write") and task_id not in next_ids[0]
     assert any(c.endswith(":stop") for c in next_ids)
     stopped = await env.sim.click(done.message, next(c for c in next_ids if c.endswith(":stop")), env.alice)
-    assert "Stopped" in stopped.text() and stopped.custom_ids()[0].endswith(":show")
+    assert "Stopped" in stopped.text() and stopped.custom_ids()[0].endswith(":resume")  # Continue retakes its place
 
 
 async def test_the_written_message_is_stored_in_a_new_tree(env: Env) -> None:
@@ -137,7 +137,9 @@ async def test_a_duplicate_is_refused_and_the_text_given_back(env: Env) -> None:
     card, task_id = await write_card(env, env.alice)
     shown = await preview(env, env.alice, card, task_id, "Same words twice")
     await env.sim.click(shown.message, f"g:t:{task_id}:submit", env.alice)
-    card2, task2 = await write_card(env, env.alice)
+    offer = await env.sim.slash("task", env.alice, type="initial_prompt")  # continuous mode left her a task
+    card2 = await env.sim.click(offer.message, "g:n:initial_prompt:en", env.alice)  # New task
+    task2 = card2.custom_ids()[0].split(":")[2]
     shown2 = await preview(env, env.alice, card2, task2, "Same words twice")
     refused = await env.sim.click(shown2.message, f"g:t:{task2}:submit", env.alice)
     assert refused.ephemeral and "Your text (nothing was lost)" in refused.text()

@@ -227,6 +227,7 @@ class Row:
 COMMANDS: dict[str, Row] = {
     # contributors: everyone, everywhere
     "task": Row(EVERYONE, True, task_prepare, task_acted),
+    "tasks": Row(EVERYONE, True, nothing, says("You have no open tasks")),
     "status": Row(EVERYONE, True, nothing, says("Status · en", "Tasks for you now")),
     "language": Row(EVERYONE, True, options(code="de"), language_acted),
     "guidelines": Row(EVERYONE, True, options(task="initial_prompt"), says("Guidelines", "Writing a prompt")),
