@@ -22,6 +22,7 @@ class UserRow:
     show_on_leaderboard: bool
     dataset_opt_out: bool
     preferred_lang: str | None
+    ui_locale: str | None  # the interface language the member chose (None: their client's)
     created_at: float
     last_activity_at: float | None
     streak_last_day_at: float | None

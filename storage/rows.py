@@ -24,6 +24,7 @@ def user_from(row: sqlite3.Row) -> UserRow:
         show_on_leaderboard=bool(row["show_on_leaderboard"]),
         dataset_opt_out=bool(row["dataset_opt_out"]),
         preferred_lang=row["preferred_lang"],
+        ui_locale=row["ui_locale"],
         created_at=row["created_at"],
         last_activity_at=row["last_activity_at"],
         streak_last_day_at=row["streak_last_day_at"],
