@@ -23,8 +23,9 @@ from storage.database import Database
 
 log = logging.getLogger("grove")
 
-# The error handler first: it installs the command tree's on_error before any command exists.
-EXTENSIONS = ("cogs.errors", "cogs.tasks", "cogs.moderation", "cogs.admin", "cogs.community")
+# The error handler first: it installs the command tree's on_error before any command exists; then the translator
+# (`cogs.translator`: the commands in every interface language), which every sync uses for their localisations.
+EXTENSIONS = ("cogs.errors", "cogs.translator", "cogs.tasks", "cogs.moderation", "cogs.admin", "cogs.community")
 EVENTS = "grove_"  # engine events become discord.py events "grove_<name>" (cogs listen to "on_grove_<name>")
 EVENT_GRACE = 10.0  # seconds `close` waits for event handlers still running
 
@@ -69,6 +70,7 @@ class Grove(commands.Bot):
         self._start_jobs = start_jobs
         self._extensions = extensions
         self._member_ids: dict[int, int] = {}
+        self.ui_locales: dict[int, str | None] = {}  # Discord user id -> interface locale chosen (`cogs.i18n`)
         self._opened = False
 
     # ------------------------------------------------------------------ lifecycle

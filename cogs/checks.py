@@ -7,22 +7,32 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from cogs.i18n import N_, Tr
+
 if TYPE_CHECKING:
     from bot.bot import Grove
+
+MODERATORS, ADMINS = "moderators", "admins"
+ONLY = {
+    MODERATORS: N_("Only moderators may do that."),
+    ADMINS: N_("Only server admins (Manage Server) may do that."),
+}
 
 
 class NotPermitted(app_commands.CheckFailure):
     def __init__(self, needed: str) -> None:
         super().__init__(needed)
-        self.needed = needed
+        self.needed = needed  # MODERATORS or ADMINS
 
 
-def permission_sentence(error: BaseException) -> str:
+def permission_sentence(tr: Tr, error: BaseException) -> str:
     if isinstance(error, NotPermitted):
-        return f"Only {error.needed} may do that."
+        return tr(ONLY.get(error.needed, ONLY[ADMINS]))
     missing = getattr(error, "missing_permissions", None) or []
-    names = ", ".join(p.replace("_", " ").title() for p in missing) or "more permissions"
-    return f"You need {names} for that."
+    if not missing:
+        return tr("You need more permissions for that.")
+    # Discord's own names of the permissions, as its English settings show them
+    return tr("You need {permissions} for that.", permissions=", ".join(p.replace("_", " ").title() for p in missing))
 
 
 async def is_admin(interaction: discord.Interaction[Grove]) -> bool:
@@ -59,5 +69,5 @@ async def member_is_moderator(
 async def require_moderator(interaction: discord.Interaction[Grove]) -> bool:
     """An `interaction_check`: moderators pass, everyone else is refused (told by the error handler)."""
     if not await is_moderator(interaction):
-        raise NotPermitted("moderators")
+        raise NotPermitted(MODERATORS)
     return True

@@ -1,8 +1,8 @@
 """The one place errors become messages, installed as the command tree's error handler by this extension.
 
 Views, buttons and modals call `report_error` from their callbacks; slash commands reach it through
-`CommandTree.on_error`. Domain errors are told plainly (with the member's text given back); anything
-unexpected is logged with an id the member can quote.
+`CommandTree.on_error`. Domain errors are told plainly in the member's language (`cogs.error_texts`), with the
+member's text given back; anything unexpected is logged with an id the member can quote.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import discord
 from discord import app_commands
 
 from cogs.checks import NotPermitted, permission_sentence
+from cogs.error_texts import error_text, rate_limited
+from cogs.i18n import N_, Tr, tr_for
 from cogs.replies import send, text_back
 from engine.errors import DatabaseBusy, DomainError, RateLimited
 
@@ -23,47 +25,56 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("grove.interactions")
 
-STALE_COMMAND = "This command has changed since your Discord app loaded it; please try again in a minute."
+STALE_COMMAND = N_("This command has changed since your Discord app loaded it; please try again in a minute.")
+BUSY = N_(
+    "The database is busy with another program (a backup, an import or a second Grove?); try again. "
+    "Nothing you typed was lost."
+)
 UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered after its 3 s or expired
 
 
-async def report_error(interaction: discord.Interaction[Grove], error: BaseException, *, typed: str = "") -> None:
-    """Tell the member what went wrong: domain errors plainly, others are logged with an id.
+async def report_error(
+    interaction: discord.Interaction[Grove], error: BaseException, *, typed: str = "", tr: Tr | None = None
+) -> None:
+    """Tell the member what went wrong, in their language: domain errors plainly, others are logged with an id.
     `typed` is text the member submitted with the interaction; it is given back when the error has none."""
     original = getattr(error, "original", None) or error
     if isinstance(original, app_commands.TransformerError):
         original = original.__cause__ or original
-    if isinstance(original, RateLimited):
-        await _safe_send(interaction, f"⏳ {ask_again(original)}", *text_back(original.text or typed))
-        return
-    if isinstance(original, DomainError):
-        embeds, files = text_back(original.text or typed)
-        await _safe_send(interaction, f"⚠️ {original.message}", embeds, files)
-        return
-    if isinstance(original, app_commands.MissingPermissions | NotPermitted):
-        await _safe_send(interaction, f"⛔ {permission_sentence(original)}", [], [])
-        return
-    if isinstance(original, app_commands.NoPrivateMessage):
-        await _safe_send(interaction, "This command works in a server only.", [], [])
-        return
-    if isinstance(original, app_commands.TransformerError):  # an option value Discord let through but Grove can't use
-        await _safe_send(interaction, f"⚠️ “{str(original.value)[:100]}” is not a valid value for that option.", [], [])
-        return
-    if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
-        log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
-        await _safe_send(interaction, f"⚠️ {STALE_COMMAND}", [], [])
-        return
-    if isinstance(original, DatabaseBusy):  # another program held the database past the busy timeout
-        log.warning("database busy for user %s: %s", interaction.user.id, original)
-        await _safe_send(interaction, f"⏳ {original} Nothing you typed was lost.", *text_back(typed))
-        return
     if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
         # Discord allows 3 s for the first answer; past that nobody can be told. Whatever the engine stored
         # stays stored, and a second press is answered (e.g. "already done").
         log.warning("answered user %s too late; Discord dropped the interaction: %s", interaction.user.id, original)
         return
+    tr = tr or await tr_for(interaction)
+    if isinstance(original, RateLimited):
+        await _safe_send(interaction, f"⏳ {rate_limited(tr, original)}", *text_back(tr, original.text or typed))
+        return
+    if isinstance(original, DomainError):
+        embeds, files = text_back(tr, original.text or typed)
+        await _safe_send(interaction, f"⚠️ {error_text(tr, original)}", embeds, files)
+        return
+    if isinstance(original, app_commands.MissingPermissions | NotPermitted):
+        await _safe_send(interaction, f"⛔ {permission_sentence(tr, original)}", [], [])
+        return
+    if isinstance(original, app_commands.NoPrivateMessage):
+        await _safe_send(interaction, tr("This command works in a server only."), [], [])
+        return
+    if isinstance(original, app_commands.TransformerError):  # an option value Discord let through but Grove can't use
+        value = str(original.value)[:100]
+        await _safe_send(interaction, "⚠️ " + tr("“{value}” is not a valid value for that option.", value=value), [], [])
+        return
+    if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"⚠️ {tr(STALE_COMMAND)}", [], [])
+        return
+    if isinstance(original, DatabaseBusy):  # another program held the database past the busy timeout
+        log.warning("database busy for user %s: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"⏳ {tr(BUSY)}", *text_back(tr, typed))
+        return
     if isinstance(original, app_commands.CommandOnCooldown):
-        await _safe_send(interaction, f"Slow down: try again in {original.retry_after:.0f} s.", [], [])
+        seconds = round(original.retry_after)
+        await _safe_send(interaction, tr("Slow down: try again in {seconds} s.", seconds=seconds), [], [])
         return
     error_id = secrets.token_hex(4)
     log.error(
@@ -75,17 +86,8 @@ async def report_error(interaction: discord.Interaction[Grove], error: BaseExcep
         original,
         exc_info=original,
     )
-    message = f"Something went wrong; nothing you did was lost. (error id `{error_id}`)"
-    await _safe_send(interaction, message, *text_back(typed))
-
-
-def ask_again(error: RateLimited) -> str:
-    """The engine's reason without its "shortly", and when the member may ask again, as a Discord timestamp that
-    every member sees in their own time zone ("in 2 minutes")."""
-    if error.retry_at <= 0:
-        return error.message
-    reason = error.message.split(";")[0].rstrip(". ")
-    return f"{reason}. You can ask again <t:{int(error.retry_at)}:R>."
+    message = tr("Something went wrong; nothing you did was lost. (error id `{error_id}`)", error_id=error_id)
+    await _safe_send(interaction, message, *text_back(tr, typed))
 
 
 async def _safe_send(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from cogs.i18n import Tr
+
 if TYPE_CHECKING:
     from bot.bot import Grove
 
@@ -41,12 +43,12 @@ async def send(
         await interaction.followup.send(**kwargs)
 
 
-def text_back(text: str) -> tuple[list[discord.Embed], list[discord.File]]:
+def text_back(tr: Tr, text: str) -> tuple[list[discord.Embed], list[discord.File]]:
     """Give typed text back to its author: in an embed when it fits, else as a file."""
     if not text:
         return [], []
+    title = tr("Your text (nothing was lost)")
     if len(text) <= EMBED_TEXT:
-        embed = discord.Embed(title="Your text (nothing was lost)", description=text, colour=discord.Colour.greyple())
-        return [embed], []
+        return [discord.Embed(title=title, description=text, colour=discord.Colour.greyple())], []
     data = io.BytesIO(text.encode("utf-8"))
-    return [], [discord.File(data, filename="your-text.txt", description="Your text (nothing was lost)")]
+    return [], [discord.File(data, filename="your-text.txt", description=title)]

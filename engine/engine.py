@@ -112,6 +112,14 @@ class Engine:
             await step.user(user_id)
             await step.repo.set_preferred_lang(user_id, lang)
 
+    async def set_ui_locale(self, user_id: int, locale: str | None) -> None:
+        """The interface language the member chose (a front-end's locale code), or None for their client's."""
+        if locale is not None:
+            locale = normalize_lang(locale)
+        async with self._write() as step:
+            await step.user(user_id)
+            await step.repo.set_ui_locale(user_id, locale)
+
     async def set_show_on_leaderboard(self, user_id: int, show: bool) -> None:
         """Whether the member is ranked on leaderboards (takes effect at the next refresh)."""
         async with self._write() as step:

@@ -53,11 +53,35 @@ class Post:
         )
 
 
-def resolve_language(option: str | None, channel_lang: str | None, preferred: str | None, default: str | None) -> str:
-    """The language of a request: the option, else the channel's, else the member's, else the server's, else en."""
+def resolve_language(
+    option: str | None,
+    channel_lang: str | None,
+    preferred: str | None,
+    default: str | None,
+    *,
+    client: str | None = None,
+    collected: frozenset[str] = frozenset(),
+) -> str:
+    """The language of a request: the option, else the channel's, else the member's preference, else the member's
+    client locale when the server collects that language (`collected_language`), else the server's default, else en."""
     if option:
         return normalize_lang(option)
-    return channel_lang or preferred or default or FALLBACK_LANG
+    return channel_lang or preferred or collected_language(client, collected) or default or FALLBACK_LANG
+
+
+def collected_language(client: str | None, collected: frozenset[str]) -> str | None:
+    """The language a server collects that a client locale asks for: the locale itself (pt-BR -> pt-br) or its
+    base language (de-AT -> de, es-ES -> es), whichever the server collects; None if it collects neither.
+
+    A server *collects* a language when one of its channels is mapped to it (`/config language-channel set`) or
+    it is the server's default language (`/config default-language`)."""
+    if not client or not collected:
+        return None
+    try:
+        code = normalize_lang(client)
+    except errors.InvalidLanguage:
+        return None
+    return next((c for c in (code, code.split("-")[0]) if c in collected), None)
 
 
 class GuildSettings:
@@ -114,18 +138,28 @@ class GuildSettings:
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}=")
 
     async def language_for(
-        self, guild_id: int | None, channel_id: int | None, option: str | None, preferred: str | None
+        self,
+        guild_id: int | None,
+        channel_id: int | None,
+        option: str | None,
+        preferred: str | None,
+        client: str | None = None,
     ) -> str:
+        """The language of a request in a place (see `resolve_language`); `client` is the member's Discord locale."""
         if option:
             return normalize_lang(option)
         channel_lang = default = None
+        collected: frozenset[str] = frozenset()
         if guild_id is not None:
             async with self.db.read() as repo:
                 q = repo.guilds
                 if channel_id is not None:
                     channel_lang = await q.channel_language(guild_id, channel_id)
                 default = (await q.settings(guild_id) or {}).get("default_lang")
-        return resolve_language(None, channel_lang, preferred, default)
+                if client and not channel_lang and not preferred:
+                    mapped = (await q.language_channels(guild_id)).values()
+                    collected = frozenset([*mapped, *([default] if default else [])])
+        return resolve_language(None, channel_lang, preferred, default, client=client, collected=collected)
 
     async def record_post(self, post: Post) -> None:
         async with self.db.transaction() as repo:

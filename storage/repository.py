@@ -75,6 +75,9 @@ class Repository(MessageWrites, TaskWrites):
     async def set_preferred_lang(self, user_id: int, lang: str | None) -> None:
         await self._run("UPDATE users SET preferred_lang = ? WHERE id = ?", (lang, user_id))
 
+    async def set_ui_locale(self, user_id: int, locale: str | None) -> None:
+        await self._run("UPDATE users SET ui_locale = ? WHERE id = ?", (locale, user_id))
+
     async def set_dataset_opt_out(self, user_id: int, opt_out: bool) -> None:
         await self._run("UPDATE users SET dataset_opt_out = ? WHERE id = ?", (int(opt_out), user_id))
 

@@ -10,8 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.checks import NotPermitted, is_admin
+from cogs.checks import ADMINS, NotPermitted, is_admin
 from cogs.context import member_id
+from cogs.i18n import Tr, tr_for
 from cogs.replies import send
 from engine.export import ExportOptions, export
 from engine.guilds import GuildConfig
@@ -23,27 +24,28 @@ if TYPE_CHECKING:
 CHANNEL_TYPES = [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
 
 
-def describe(config: GuildConfig) -> discord.Embed:
+def describe(tr: Tr, config: GuildConfig) -> discord.Embed:
     def channel(cid: int | None) -> str:
-        return f"<#{cid}>" if cid else "not set"
+        return f"<#{cid}>" if cid else tr("not set")
 
-    embed = discord.Embed(title="Grove settings for this server", colour=discord.Colour.blurple())
-    embed.add_field(name="Default language", value=config.default_lang or "not set (en)")
-    role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "not set (Manage Messages)"
-    embed.add_field(name="Moderator role", value=role)
-    embed.add_field(name="Feed channel", value=channel(config.feed_channel_id))
-    embed.add_field(name="Mod-queue channel", value=channel(config.mod_queue_channel_id))
+    embed = discord.Embed(title=tr("Grove settings for this server"), colour=discord.Colour.blurple())
+    embed.add_field(name=tr("Default language"), value=config.default_lang or tr("not set (en)"))
+    role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else tr("not set (Manage Messages)")
+    embed.add_field(name=tr("Moderator role"), value=role)
+    embed.add_field(name=tr("Feed channel"), value=channel(config.feed_channel_id))
+    embed.add_field(name=tr("Mod-queue channel"), value=channel(config.mod_queue_channel_id))
     lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
-    embed.add_field(name="Language channels", value="\n".join(lines) or "none", inline=False)
+    embed.add_field(name=tr("Language channels"), value="\n".join(lines)[:1024] or tr("none"), inline=False)
     return embed
 
 
 async def save(interaction: discord.Interaction[Grove], setter: str, value: int | str | None) -> None:
     """Change one server setting through `GuildSettings.<setter>` and show the settings as they now are."""
     assert interaction.guild_id is not None
+    tr = await tr_for(interaction)
     change = getattr(interaction.client.settings, setter)
     config = await change(interaction.guild_id, value, await member_id(interaction))
-    await send(interaction, "Saved.", embeds=[describe(config)])
+    await send(interaction, tr("Saved."), embeds=[describe(tr, config)])
 
 
 @app_commands.guild_only()
@@ -60,7 +62,7 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         if interaction.guild_id is None:  # guild_only() hides it in DMs; a stale or forged call still gets here
             raise app_commands.NoPrivateMessage()
         if not await is_admin(interaction):
-            raise NotPermitted("server admins (Manage Server)")
+            raise NotPermitted(ADMINS)
         return True
 
     @language_channel.command(name="set", description="Tasks asked for in this channel use this language.")
@@ -69,27 +71,35 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         self, interaction: discord.Interaction[Grove], channel: discord.TextChannel, language: str
     ) -> None:
         assert interaction.guild_id is not None
+        tr = await tr_for(interaction)
         code = await interaction.client.settings.set_language_channel(
             interaction.guild_id, channel.id, language, await member_id(interaction)
         )
-        await send(interaction, f"Tasks in {channel.mention} are now in **{code}**; its new messages go there too.")
+        said = tr(
+            "Tasks in {channel} are now in **{language}**; its new messages go there too.",
+            channel=channel.mention,
+            language=code,
+        )
+        await send(interaction, said)
 
     @language_channel.command(name="remove", description="The channel no longer has a language of its own.")
     async def language_channel_remove(
         self, interaction: discord.Interaction[Grove], channel: discord.TextChannel
     ) -> None:
         assert interaction.guild_id is not None
+        tr = await tr_for(interaction)
         await interaction.client.settings.remove_language_channel(
             interaction.guild_id, channel.id, await member_id(interaction)
         )
-        await send(interaction, f"{channel.mention} no longer has a language.")
+        await send(interaction, tr("{channel} no longer has a language.", channel=channel.mention))
 
     @language_channel.command(name="list", description="Channels with a language.")
     async def language_channel_list(self, interaction: discord.Interaction[Grove]) -> None:
         assert interaction.guild_id is not None
+        tr = await tr_for(interaction)
         config = await interaction.client.settings.get(interaction.guild_id)
         lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
-        await send(interaction, "\n".join(lines) or "No channel has a language; tasks use the default language.")
+        await send(interaction, "\n".join(lines) or tr("No channel has a language; tasks use the default language."))
 
     @app_commands.command(name="moderator-role", description="Members with this role moderate (leave out to clear).")
     async def moderator_role(self, interaction: discord.Interaction[Grove], role: discord.Role | None = None) -> None:
@@ -139,16 +149,27 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
             labels=labels,
         )
         result = await export(bot.db, out, options)
-        summary = f"Exported {result.trees} trees ({result.messages} messages)."
+        tr = await tr_for(interaction)
+        messages = tr.plural("{count} message", "{count} messages", result.messages)
+        summary = tr.plural(
+            "Exported {count} tree ({messages}).",
+            "Exported {count} trees ({messages}).",
+            result.trees,
+            messages=messages,
+        )
         size = out.stat().st_size
         if size <= interaction.filesize_limit:
             await send(interaction, summary, files=[discord.File(out, filename=out.name)])
         else:
-            await send(
-                interaction, f"{summary} The file ({size / 1e6:.1f} MB) is too large to attach; it is at `{out}`."
+            too_large = tr(
+                "The file ({size} MB) is too large to attach; it is at {path}.",
+                size=tr.decimal(size / 1e6),
+                path=f"`{out}`",
             )
+            await send(interaction, f"{summary} {too_large}")
 
     @app_commands.command(name="show", description="Show Grove's settings for this server.")
     async def show(self, interaction: discord.Interaction[Grove]) -> None:
         assert interaction.guild_id is not None
-        await send(interaction, embeds=[describe(await interaction.client.settings.get(interaction.guild_id))])
+        tr = await tr_for(interaction)
+        await send(interaction, embeds=[describe(tr, await interaction.client.settings.get(interaction.guild_id))])

@@ -14,6 +14,7 @@ from cogs.charts import render_contributions
 from cogs.community.render import PERIOD_CHOICES, PERIOD_NAMES, name_of, period_of, stats_embed
 from cogs.community.views import leaderboard_message, privacy_panel
 from cogs.context import member_id
+from cogs.i18n import tr_for
 from cogs.replies import send
 from engine.stats import TimeFrame
 
@@ -45,6 +46,7 @@ class Community(commands.Cog):
                 "discord_id": str(discord_id) if discord_id else None,
                 "display_name": user.display_name,
                 "preferred_language": user.preferred_lang,
+                "interface_language": user.ui_locale,
                 "shown_on_leaderboards": user.show_on_leaderboard,
                 "joined": iso(user.created_at),
                 "streak_days": user.streak_days,
@@ -68,18 +70,18 @@ class Community(commands.Cog):
         period: app_commands.Choice[str] | None = None,
     ) -> None:
         bot = interaction.client
+        tr = await tr_for(interaction)
         target = member or interaction.user
         uid = await member_id(interaction, target)
         user = await bot.engine.user(uid)
         if target.id != interaction.user.id and (not user.show_on_leaderboard or user.deleted):
-            await send(interaction, f"{name_of(target)} keeps their stats private.")
+            await send(interaction, tr("{name} keeps their stats private.", name=name_of(target)))
             return
         stats = await bot.stats.member(uid, period_of(period))
         await interaction.response.defer(ephemeral=True, thinking=True)
         daily = await bot.stats.daily(uid)
-        title = f"{target.display_name} · {PERIOD_NAMES[stats.frame]}"
-        png = await render_contributions(stats.counters, title, daily)
-        embed = stats_embed(name_of(target), stats, user.streak_days)
+        png = await render_contributions(tr, stats.counters, target.display_name, PERIOD_NAMES[stats.frame], daily)
+        embed = stats_embed(tr, name_of(target), stats, user.streak_days)
         await send(interaction, embeds=[embed], files=[discord.File(io.BytesIO(png), filename="stats.png")])
 
     @app_commands.command(name="leaderboard", description="The top contributors, with your own place.")
@@ -88,10 +90,10 @@ class Community(commands.Cog):
     async def leaderboard(
         self, interaction: discord.Interaction[Grove], period: app_commands.Choice[str] | None = None
     ) -> None:
-        embed, view = await leaderboard_message(interaction, period_of(period), 0)
+        embed, view = await leaderboard_message(interaction, await tr_for(interaction), period_of(period), 0)
         await send(interaction, embeds=[embed], view=view)
 
     @app_commands.command(name="privacy", description="Hide yourself from leaderboards, export or delete your data.")
     async def privacy(self, interaction: discord.Interaction[Grove]) -> None:
-        embed, view = await privacy_panel(interaction)
+        embed, view = await privacy_panel(interaction, await tr_for(interaction))
         await send(interaction, embeds=[embed], view=view)

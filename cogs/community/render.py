@@ -1,19 +1,21 @@
-"""What the community commands show, as pure functions: the /stats embed, a leaderboard page, the privacy panels."""
+"""What the community commands show, as pure functions of the member's language: the /stats embed, a leaderboard
+page, the privacy panels."""
 
 from __future__ import annotations
 
 import discord
 from discord import app_commands
 
-from engine.stats import POINTS_FORMULA, LeaderboardPage, LeaderRow, MemberStats, TimeFrame
+from cogs.i18n import N_, Tr
+from engine.stats import LeaderboardPage, LeaderRow, MemberStats, TimeFrame
 
 PERIOD_NAMES = {
-    TimeFrame.DAY: "today",
-    TimeFrame.WEEK: "this week",
-    TimeFrame.MONTH: "this month",
-    TimeFrame.TOTAL: "all time",
+    TimeFrame.DAY: N_("today"),
+    TimeFrame.WEEK: N_("this week"),
+    TimeFrame.MONTH: N_("this month"),
+    TimeFrame.TOTAL: N_("all time"),
 }
-PERIOD_CHOICES = [
+PERIOD_CHOICES = [  # their names are localised by the command translator (msgctxt "choice")
     app_commands.Choice(name="day", value=TimeFrame.DAY.value),
     app_commands.Choice(name="week", value=TimeFrame.WEEK.value),
     app_commands.Choice(name="month", value=TimeFrame.MONTH.value),
@@ -29,32 +31,43 @@ def name_of(user: discord.abc.User) -> str:
     return discord.utils.escape_markdown(getattr(user, "display_name", None) or user.name)
 
 
-def stats_embed(name: str, stats: MemberStats, streak_days: int) -> discord.Embed:
-    c = stats.counters
-    embed = discord.Embed(title=f"📊 {name} · {PERIOD_NAMES[stats.frame]}", colour=discord.Colour.green())
-    embed.add_field(name="Score", value=str(stats.score))
-    embed.add_field(name="Rank", value=f"#{stats.rank}" if stats.rank else "not ranked")
-    embed.add_field(name="Level", value=str(stats.level))
+def points_formula(tr: Tr) -> str:
+    """How points are counted (`engine.stats.POINTS_FORMULA`, kept equal by a test)."""
+    return tr(
+        "⌊prompts ÷ 10⌋ + 4 × assistant replies + user replies + quick reviews + 2 × full reviews + rankings "
+        "+ ⌊accepted prompts ÷ 10⌋ + 4 × accepted assistant replies + accepted user replies "
+        "+ 9 / 3 / 1 for each time a reply of yours was ranked 1st / 2nd / 3rd"
+    )
+
+
+def stats_embed(tr: Tr, name: str, stats: MemberStats, streak_days: int) -> discord.Embed:
+    c = {k: tr.number(v) for k, v in stats.counters.items()}
+    title = "📊 " + tr("{name} · {period}", name=name, period=tr(PERIOD_NAMES[stats.frame]))
+    embed = discord.Embed(title=title, colour=discord.Colour.green())
+    embed.add_field(name=tr("Score"), value=tr.number(stats.score))
+    embed.add_field(name=tr("Rank"), value=f"#{tr.number(stats.rank)}" if stats.rank else tr("not ranked"))
+    embed.add_field(name=tr("Level"), value=tr.number(stats.level))
     embed.add_field(
-        name="Written (accepted)",
-        value=(
-            f"Prompts: {c['prompts']} ({c['accepted_prompts']})\n"
-            f"Assistant replies: {c['replies_assistant']} ({c['accepted_replies_assistant']})\n"
-            f"User replies: {c['replies_prompter']} ({c['accepted_replies_prompter']})"
+        name=tr("Written (accepted)"),
+        value=tr(
+            "Prompts: {prompts} ({accepted_prompts})\n"
+            "Assistant replies: {replies_assistant} ({accepted_replies_assistant})\n"
+            "User replies: {replies_prompter} ({accepted_replies_prompter})",
+            **c,
         ),
     )
     embed.add_field(
-        name="Reviews and rankings",
-        value=f"Quick reviews: {c['labels_simple']}\nFull reviews: {c['labels_full']}\nRankings: {c['rankings_total']}",
+        name=tr("Reviews and rankings"),
+        value=tr("Quick reviews: {labels_simple}\nFull reviews: {labels_full}\nRankings: {rankings_total}", **c),
     )
     embed.add_field(
-        name="Replies ranked",
-        value=f"1st: {c['reply_ranked_1']}\n2nd: {c['reply_ranked_2']}\n3rd: {c['reply_ranked_3']}",
+        name=tr("Replies ranked"),
+        value=tr("1st: {reply_ranked_1}\n2nd: {reply_ranked_2}\n3rd: {reply_ranked_3}", **c),
     )
-    embed.add_field(name="Streak", value=f"{streak_days} day{'s' if streak_days != 1 else ''}")
-    embed.add_field(name="How points are counted", value=POINTS_FORMULA, inline=False)
+    embed.add_field(name=tr("Streak"), value=tr.plural("{count} day", "{count} days", streak_days))
+    embed.add_field(name=tr("How points are counted"), value=points_formula(tr)[:1024], inline=False)
     embed.set_image(url="attachment://stats.png")
-    embed.set_footer(text="Leaderboards are refreshed every few minutes (all time: every few hours).")
+    embed.set_footer(text=tr("Leaderboards are refreshed every few minutes (all time: every few hours)."))
     return embed
 
 
@@ -65,56 +78,84 @@ def row_name(row: LeaderRow) -> str:
     return f"<@{row.username}>" if row.username.isdigit() else discord.utils.escape_markdown(row.username)
 
 
-def leader_line(rank: int, name: str, score: int, level: int, mine: bool) -> str:
-    text = f"**#{rank}** {name} — {score} points · level {level}"
+def leader_line(tr: Tr, rank: int, name: str, score: int, level: int, mine: bool) -> str:
+    text = tr.plural(
+        "**#{rank}** {name} — {count} point · level {level}",
+        "**#{rank}** {name} — {count} points · level {level}",
+        score,
+        rank=rank,
+        name=name,
+        level=level,
+    )
     return f"➡️ __{text}__" if mine else text
 
 
-def leaderboard_embed(board: LeaderboardPage, me: int, own: MemberStats, my_name: str) -> discord.Embed:
+def leaderboard_embed(tr: Tr, board: LeaderboardPage, me: int, own: MemberStats, my_name: str) -> discord.Embed:
     """A page of the leaderboard; the caller's own row is marked, and added below when not on the page."""
-    lines = [leader_line(r.rank, row_name(r), r.score, r.level, r.user_id == me) for r in board.rows]
+    lines = [leader_line(tr, r.rank, row_name(r), r.score, r.level, r.user_id == me) for r in board.rows]
     if not lines:
-        lines.append("No one is ranked yet: take a `/task` and be the first!")
+        lines.append(tr("No one is ranked yet: take a {task} and be the first!", task=tr.code("task")))
     if not any(r.user_id == me for r in board.rows):
         lines.append("")
         if own.rank is not None:
-            lines.append(leader_line(own.rank, my_name, own.score, own.level, True))
+            lines.append(leader_line(tr, own.rank, my_name, own.score, own.level, True))
         else:
-            lines.append(f"➡️ You: not ranked ({own.score} points · level {own.level})")
+            mine = tr.plural(
+                "You: not ranked ({count} point · level {level})",
+                "You: not ranked ({count} points · level {level})",
+                own.score,
+                level=own.level,
+            )
+            lines.append(f"➡️ {mine}")
     embed = discord.Embed(
-        title=f"🏆 Leaderboard · {PERIOD_NAMES[board.frame]}",
+        title="🏆 " + tr("Leaderboard · {period}", period=tr(PERIOD_NAMES[board.frame])),
         description="\n".join(lines),
         colour=discord.Colour.gold(),
     )
-    embed.set_footer(text=f"Page {board.page + 1} of {board.pages}")
+    embed.set_footer(text=tr("Page {page} of {pages}", page=board.page + 1, pages=board.pages))
     return embed
 
 
-def privacy_embed(shown: bool, note: str = "") -> discord.Embed:
-    embed = discord.Embed(title="🔒 Your data in Grove", colour=discord.Colour.blurple())
-    embed.description = (note + "\n\n" if note else "") + (
-        f"You are **{'shown on' if shown else 'hidden from'}** the leaderboards.\n"
+def privacy_embed(tr: Tr, shown: bool, note: str = "") -> discord.Embed:
+    embed = discord.Embed(title="🔒 " + tr("Your data in Grove"), colour=discord.Colour.blurple())
+    if shown:
+        where = tr("You are **shown on** the leaderboards.")
+    else:
+        where = tr("You are **hidden from** the leaderboards.")
+    what = tr(
         "**Export** sends you what Grove holds about you (your messages, profile, stats and the posts about your "
         "messages), as a JSON file.\n"
         "**Delete** removes all your contributions (messages, reviews, rankings, reactions) from Grove and "
         "from future exports of the dataset. It cannot be undone."
     )
+    embed.description = (note + "\n\n" if note else "") + f"{where}\n{what}"
     return embed
 
 
-CONFIRM_DELETE = discord.Embed(
-    title="Delete all your data?",
-    description=(
-        "Your messages (and the replies under them), reviews, rankings and reactions will be removed, their "
-        "texts erased, and the posts Grove made about them cleared; nothing of yours will be in future exports. "
-        "This cannot be undone."
-    ),
-    colour=discord.Colour.red(),
-)
+def confirm_delete(tr: Tr) -> discord.Embed:
+    return discord.Embed(
+        title=tr("Delete all your data?"),
+        description=tr(
+            "Your messages (and the replies under them), reviews, rankings and reactions will be removed, their "
+            "texts erased, and the posts Grove made about them cleared; nothing of yours will be in future exports. "
+            "This cannot be undone."
+        ),
+        colour=discord.Colour.red(),
+    )
 
 
-def deleted_embed(removed: int, failed: list[str]) -> discord.Embed:
-    description = f"{removed} messages and all your reviews, rankings and reactions were removed."
+def deleted_embed(tr: Tr, removed: int, failed: list[str]) -> discord.Embed:
+    description = tr.plural(
+        "{count} message and all your reviews, rankings and reactions were removed.",
+        "{count} messages and all your reviews, rankings and reactions were removed.",
+        removed,
+    )
     if failed:
-        description += f"\n⚠️ Some Discord posts could not be cleared yet ({', '.join(failed)}); moderators can see why."
-    return discord.Embed(title="🗑️ Your data was deleted", description=description, colour=discord.Colour.dark_grey())
+        # Translators: {features} names parts of Grove (e.g. Moderation) for moderators to look into
+        more = tr(
+            "Some Discord posts could not be cleared yet ({features}); moderators can see why.",
+            features=", ".join(failed),
+        )
+        description += f"\n⚠️ {more}"
+    title = "🗑️ " + tr("Your data was deleted")
+    return discord.Embed(title=title, description=description, colour=discord.Colour.dark_grey())

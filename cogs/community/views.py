@@ -17,9 +17,10 @@ import discord
 from discord import ui
 
 from cogs import privacy
-from cogs.community.render import CONFIRM_DELETE, deleted_embed, leaderboard_embed, name_of, privacy_embed
+from cogs.community.render import confirm_delete, deleted_embed, leaderboard_embed, name_of, privacy_embed
 from cogs.context import member_id
 from cogs.errors import report_error
+from cogs.i18n import Tr, tr_for
 from cogs.replies import send
 from engine.stats import TimeFrame
 
@@ -35,13 +36,13 @@ PURGE_REASON = "deleted by the member (/privacy)"
 
 
 async def leaderboard_message(
-    interaction: discord.Interaction[Grove], frame: TimeFrame, page: int
+    interaction: discord.Interaction[Grove], tr: Tr, frame: TimeFrame, page: int
 ) -> tuple[discord.Embed, ui.View]:
     stats = interaction.client.stats
     me = await member_id(interaction)
     board = await stats.board(frame, page=page, per_page=PER_PAGE)
     own = await stats.member(me, frame)
-    embed = leaderboard_embed(board, me, own, name_of(interaction.user))
+    embed = leaderboard_embed(tr, board, me, own, name_of(interaction.user))
     view = ui.View(timeout=None)
     view.add_item(LeaderboardButton(frame, board.page - 1, emoji="◀", disabled=board.page <= 0))
     view.add_item(LeaderboardButton(frame, board.page + 1, emoji="▶", disabled=board.page >= board.pages - 1))
@@ -60,30 +61,34 @@ class LeaderboardButton(ui.DynamicItem[ui.Button], template=LB_ID.pattern):
         return cls(TimeFrame(match["period"]), int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        tr = await tr_for(interaction)
         try:
-            embed, view = await leaderboard_message(interaction, self.frame, self.page)
+            embed, view = await leaderboard_message(interaction, tr, self.frame, self.page)
             await interaction.response.edit_message(embed=embed, view=view)
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
 
-async def privacy_panel(interaction: discord.Interaction[Grove], note: str = "") -> tuple[discord.Embed, ui.View]:
+async def privacy_panel(
+    interaction: discord.Interaction[Grove], tr: Tr, note: str = ""
+) -> tuple[discord.Embed, ui.View]:
     user = await interaction.client.engine.user(await member_id(interaction))
     shown = user.show_on_leaderboard
     view = ui.View(timeout=None)
+    secondary, primary, danger = discord.ButtonStyle.secondary, discord.ButtonStyle.primary, discord.ButtonStyle.danger
     if shown:
-        view.add_item(PrivacyButton("hide", "Hide me from leaderboards", discord.ButtonStyle.secondary))
+        view.add_item(PrivacyButton("hide", tr.ctx("button", "Hide me from leaderboards"), secondary))
     else:
-        view.add_item(PrivacyButton("show", "Show me", discord.ButtonStyle.secondary))
-    view.add_item(PrivacyButton("export", "Export my contributions", discord.ButtonStyle.primary))
-    view.add_item(PrivacyButton("delete", "Delete my data", discord.ButtonStyle.danger))
-    return privacy_embed(shown, note), view
+        view.add_item(PrivacyButton("show", tr.ctx("button", "Show me"), secondary))
+    view.add_item(PrivacyButton("export", tr.ctx("button", "Export my contributions"), primary))
+    view.add_item(PrivacyButton("delete", tr.ctx("button", "Delete my data"), danger))
+    return privacy_embed(tr, shown, note), view
 
 
-def confirm_view() -> ui.View:
+def confirm_view(tr: Tr) -> ui.View:
     view = ui.View(timeout=None)
-    view.add_item(PrivacyButton("purge", "Yes, delete everything", discord.ButtonStyle.danger))
-    view.add_item(PrivacyButton("cancel", "Cancel", discord.ButtonStyle.secondary))
+    view.add_item(PrivacyButton("purge", tr.ctx("button", "Yes, delete everything"), discord.ButtonStyle.danger))
+    view.add_item(PrivacyButton("cancel", tr.ctx("button", "Cancel"), discord.ButtonStyle.secondary))
     return view
 
 
@@ -108,28 +113,30 @@ class PrivacyButton(ui.DynamicItem[ui.Button], template=PV_ID.pattern):
         return cls(match["action"])
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        tr = await tr_for(interaction)
         try:
-            await self.act(interaction)
+            await self.act(interaction, tr)
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
-    async def act(self, interaction: discord.Interaction[Grove]) -> None:
+    async def act(self, interaction: discord.Interaction[Grove], tr: Tr) -> None:
         bot = interaction.client
         me = await member_id(interaction)  # always the clicking member
         if self.action in ("hide", "show"):
             await bot.engine.set_show_on_leaderboard(me, self.action == "show")
-            note = "✅ Saved; the leaderboards reflect it at their next refresh (within minutes)."
-            embed, view = await privacy_panel(interaction, note)
+            note = "✅ " + tr("Saved; the leaderboards reflect it at their next refresh (within minutes).")
+            embed, view = await privacy_panel(interaction, tr, note)
             await interaction.response.edit_message(embed=embed, view=view)
         elif self.action == "export":
-            await send(interaction, "What Grove holds about you:", files=[await export_file(bot, me)])
+            await send(interaction, tr("What Grove holds about you:"), files=[await export_file(bot, me)])
         elif self.action == "delete":
-            await interaction.response.edit_message(embed=CONFIRM_DELETE, view=confirm_view())
+            await interaction.response.edit_message(embed=confirm_delete(tr), view=confirm_view(tr))
         elif self.action == "cancel":
-            embed, view = await privacy_panel(interaction, "Nothing was deleted.")
+            embed, view = await privacy_panel(interaction, tr, tr("Nothing was deleted."))
             await interaction.response.edit_message(embed=embed, view=view)
         elif self.action == "purge":
             await interaction.response.defer()
             removed = await bot.engine.purge_user(me, me, reason=PURGE_REASON, erase=True)
             failed = await privacy.delete_member_data(bot, me)  # every feature clears what it holds
-            await interaction.edit_original_response(embed=deleted_embed(removed, failed), view=None)
+            bot.ui_locales.pop(interaction.user.id, None)  # the purge may have reset the member's choices
+            await interaction.edit_original_response(embed=deleted_embed(tr, removed, failed), view=None)

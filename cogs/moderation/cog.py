@@ -11,12 +11,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.checks import NotPermitted, is_moderator, member_is_moderator
+from cogs.checks import MODERATORS, NotPermitted, is_moderator, member_is_moderator
 from cogs.context import member_id
+from cogs.i18n import Tr, tr_for
 from cogs.moderation import actions
 from cogs.moderation.posts import Posts, jump_url
 from cogs.moderation.views import MESSAGE_ID, queue_view
 from cogs.replies import send
+from cogs.vocabulary import state_name
 from engine import errors
 from engine.errors import DomainError
 from engine.events import MemberPurged, MessagesDeleted, MessagesRestored
@@ -53,7 +55,7 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         if interaction.guild_id is None:  # guild_only() hides it in DMs; a stale or forged call still gets here
             raise app_commands.NoPrivateMessage()
         if not await is_moderator(interaction):
-            raise NotPermitted("moderators")
+            raise NotPermitted(MODERATORS)
         return True
 
     # ------------------------------------------------------------------ what the member's data is (cogs.privacy)
@@ -102,8 +104,13 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
             return
         try:
             discord_id = await self.bot.discord_id(reporter)
-            why = f"📝 reported by <@{discord_id}>" if discord_id else "📝 reported"
-            await self.posts.enqueue(message_id, guild_id, why, queue_view(message_id))
+
+            who = f"<@{discord_id}>"
+
+            def why(tr: Tr) -> str:
+                return "📝 " + (tr("reported by {who}", who=who) if discord_id else tr("reported"))
+
+            await self.posts.enqueue(message_id, guild_id, why, lambda tr: queue_view(message_id, tr))
         except (DomainError, discord.HTTPException) as exc:
             log.warning("could not queue reported message %s in server %s: %s", message_id, guild_id, exc)
 
@@ -132,8 +139,13 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
                 user = await self._reactor(payload)
                 await self.bot.engine.react(user, post.message_id, vote, EmojiOp.ADD if added else EmojiOp.REMOVE)
                 if vote is Emoji.RED_FLAG and added:
-                    why = f"🚩 flagged by <@{payload.user_id}>"
-                    await self.posts.enqueue(post.message_id, post.guild_id, why, queue_view(post.message_id))
+                    who = f"<@{payload.user_id}>"
+                    await self.posts.enqueue(
+                        post.message_id,
+                        post.guild_id,
+                        lambda tr: "🚩 " + tr("flagged by {who}", who=who),
+                        lambda tr: queue_view(post.message_id, tr),
+                    )
                 return
             assert action is not None
             member = payload.member
@@ -146,7 +158,7 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
             actor = await self.bot.member_id(member)
             line = await actions.moderate(self.bot, action, post.message_id, actor, f"{key} reaction")
             log.info("%s (user %s, message %s)", line, member.id, post.message_id)
-            await self.posts.note(post.message_id, None, f"{line} — <@{member.id}> ({key})")
+            await self.posts.note(post.message_id, None, lambda tr: f"{line(tr)} — <@{member.id}> ({key})")
         except DomainError as exc:
             log.info("%s by user %s on message %s changed nothing: %s", key, payload.user_id, post.message_id, exc)
         except discord.HTTPException as exc:
@@ -195,50 +207,63 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
     @app_commands.command(name="halt", description="Halt a conversation tree: it hands out no more tasks.")
     @app_commands.describe(tree="Tree id (or any of its messages, or a feed post link)", reason="Why (logged)")
     async def halt(self, interaction: discord.Interaction[Grove], tree: str, reason: str | None = None) -> None:
+        tr = await tr_for(interaction)
         tree_id = await self._tree_ref(tree)
         before = (await self.bot.engine.tree_status(tree_id)).state
         state = await self.bot.engine.halt_tree(tree_id, await member_id(interaction), reason or "")
-        await send(
-            interaction,
-            f"⛔ Tree `{tree_id}` halted: **{actions.state_name(before)}** → **{actions.state_name(state)}**.",
+        said = tr(
+            "Tree `{tree}` halted: **{before}** → **{after}**.",
+            tree=tree_id,
+            before=state_name(tr, before),
+            after=state_name(tr, state),
         )
+        await send(interaction, f"⛔ {said}")
 
     @app_commands.command(name="resume", description="Resume a halted tree where it stopped.")
     @app_commands.describe(tree="Tree id (or any of its messages, or a feed post link)", reason="Why (logged)")
     async def resume(self, interaction: discord.Interaction[Grove], tree: str, reason: str | None = None) -> None:
+        tr = await tr_for(interaction)
         tree_id = await self._tree_ref(tree)
         state = await self.bot.engine.resume_tree(tree_id, await member_id(interaction), reason or "")
-        await send(interaction, f"▶️ Tree `{tree_id}` resumed: now **{actions.state_name(state)}**.")
+        said = tr("Tree `{tree}` resumed: now **{state}**.", tree=tree_id, state=state_name(tr, state))
+        await send(interaction, f"▶️ {said}")
 
     @app_commands.command(name="delete", description="Delete a message and every reply below it.")
     @app_commands.describe(message="Message id (or a feed post link)", reason="Why (logged)")
     async def delete(self, interaction: discord.Interaction[Grove], message: str, reason: str | None = None) -> None:
+        tr = await tr_for(interaction)
         message_id = await self._message_ref(message)
         line = await actions.delete(self.bot, message_id, await member_id(interaction), reason or "")
-        await send(interaction, f"{line}.")
-        await self.posts.note(message_id, None, f"{line} — {interaction.user.mention} (/mod)")
+        await send(interaction, f"{line(tr)}.")
+        who = interaction.user.mention
+        await self.posts.note(message_id, None, lambda post_tr: f"{line(post_tr)} — {who} (/mod)")
 
     @app_commands.command(name="restore", description="Undo a deletion (a restored prompt resumes its tree).")
     @app_commands.describe(message="Message id (or a feed post link)", reason="Why (logged)")
     async def restore(self, interaction: discord.Interaction[Grove], message: str, reason: str | None = None) -> None:
+        tr = await tr_for(interaction)
         message_id = await self._message_ref(message)
         line = await actions.restore(self.bot, message_id, await member_id(interaction), reason or "")
-        await send(interaction, f"{line}.")
-        await self.posts.note(message_id, None, f"{line} — {interaction.user.mention} (/mod)")
+        await send(interaction, f"{line(tr)}.")
+        who = interaction.user.mention
+        await self.posts.note(message_id, None, lambda post_tr: f"{line(post_tr)} — {who} (/mod)")
 
     @app_commands.command(name="ban", description="Stop a member from taking tasks; their open tasks are withdrawn.")
     @app_commands.describe(member="The member", reason="Why (logged)")
     async def ban(
         self, interaction: discord.Interaction[Grove], member: discord.User, reason: str | None = None
     ) -> None:
+        tr = await tr_for(interaction)
         await self.bot.engine.ban_user(await member_id(interaction, member), await member_id(interaction), reason or "")
-        await send(interaction, f"🔨 {member.mention} is banned from Grove tasks; their open tasks were withdrawn.")
+        said = tr("{member} is banned from Grove tasks; their open tasks were withdrawn.", member=member.mention)
+        await send(interaction, f"🔨 {said}")
 
     @app_commands.command(name="unban", description="Let a banned member take tasks again.")
     @app_commands.describe(member="The member", reason="Why (logged)")
     async def unban(
         self, interaction: discord.Interaction[Grove], member: discord.User, reason: str | None = None
     ) -> None:
+        tr = await tr_for(interaction)
         user = await member_id(interaction, member)
         await self.bot.engine.unban_user(user, await member_id(interaction), reason or "")
-        await send(interaction, f"✅ {member.mention} may take Grove tasks again.")
+        await send(interaction, "✅ " + tr("{member} may take Grove tasks again.", member=member.mention))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import discord
 
+from cogs.i18n import Tr, server_tr
 from cogs.moderation.render import is_removed, log_embeds, message_post, removed_post, with_log_line
 from cogs.replies import NO_MENTIONS
 from engine.errors import DomainError
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from bot.bot import Grove
 
 log = logging.getLogger("grove.moderation")
+
+Told = Callable[[Tr], str]  # a log line, told in the language of the post it goes to
+ViewMaker = Callable[[Tr], discord.ui.View]  # the buttons of a queue post, in the language of the post
 
 
 class PostLocks:
@@ -76,9 +80,10 @@ class Posts:
     async def render(
         self, message: MessageRow, guild_id: int, kind: PostKind, *, lang: str | None = None
     ) -> tuple[list[discord.Embed], list[discord.File]]:
-        """The post of `message` as it is now (a feed post, or the head of a queue post)."""
+        """The post of `message` as it is now (a feed post, or the head of a queue post), in the server's language."""
+        tr = server_tr(self.bot, guild_id)
         if self.hidden(message, kind):
-            return [removed_post(message, purged=not message.text or message.id in self._purged)], []
+            return [removed_post(tr, message, purged=not message.text or message.id in self._purged)], []
         lang = lang or (await self.bot.engine.tree_status(message.tree_id)).lang
         parent = link = None
         if message.parent_id is not None:
@@ -86,7 +91,7 @@ class Posts:
             posts = await self.bot.settings.posts_of(parent.id)
             link = next((jump_url(p) for p in posts if p.guild_id == guild_id and p.kind is PostKind.FEED), None)
         colour = discord.Colour.red() if kind is PostKind.QUEUE else None
-        return message_post(message, lang=lang, parent=parent, parent_link=link, colour=colour)
+        return message_post(message, lang=lang, parent=parent, parent_link=link, colour=colour, tr=tr)
 
     # ------------------------------------------------------------------ new posts
 
@@ -98,17 +103,18 @@ class Posts:
         kind: PostKind,
         *,
         lang: str | None = None,
-        log_line: str = "",
-        view: discord.ui.View | None = None,
+        log_line: Told | None = None,
+        view: ViewMaker | None = None,
     ) -> Post:
+        tr = server_tr(self.bot, guild_id)
         embeds, files = await self.render(message, guild_id, kind, lang=lang)
-        if log_line:
-            embeds = with_log_line(embeds, log_line, self.bot.clock.now())
+        if log_line is not None:
+            embeds = with_log_line(tr, embeds, log_line(tr), self.bot.clock.now())
         channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
         if view is None:
             sent = await channel.send(embeds=embeds, files=files, allowed_mentions=NO_MENTIONS)
         else:
-            sent = await channel.send(embeds=embeds, files=files, view=view, allowed_mentions=NO_MENTIONS)
+            sent = await channel.send(embeds=embeds, files=files, view=view(tr), allowed_mentions=NO_MENTIONS)
         post = Post(sent.id, message.id, guild_id, channel_id, kind)
         await self.bot.settings.record_post(post)
         return post
@@ -124,7 +130,7 @@ class Posts:
             return None
         return await self._post(channel_id, guild_id, message, PostKind.FEED, lang=lang)
 
-    async def enqueue(self, message_id: str, guild_id: int, why: str, view: discord.ui.View) -> Post | None:
+    async def enqueue(self, message_id: str, guild_id: int, why: Told, view: ViewMaker) -> Post | None:
         """Put a message in the server's mod queue, once; later flags and reports are noted on that post."""
         async with self._queue_lock:
             posts = await self.bot.settings.posts_of(message_id)
@@ -141,13 +147,15 @@ class Posts:
 
     # ------------------------------------------------------------------ keeping posts true
 
-    async def note(self, message_id: str, guild_id: int | None, line: str) -> None:
-        """Add a line to the moderation log of the message's queue posts (in one server, or all)."""
+    async def note(self, message_id: str, guild_id: int | None, line: Told) -> None:
+        """Add a line to the moderation log of the message's queue posts (in one server, or all), each in its
+        server's language."""
         for post in await self.bot.settings.posts_of(message_id):
             if post.kind is PostKind.QUEUE and guild_id in (None, post.guild_id):
+                tr = server_tr(self.bot, post.guild_id)
                 async with self._editing(post) as partial:
                     old = await partial.fetch()
-                    embeds = with_log_line(old.embeds, line, self.bot.clock.now())
+                    embeds = with_log_line(tr, old.embeds, line(tr), self.bot.clock.now())
                     await partial.edit(embeds=embeds, allowed_mentions=NO_MENTIONS)
 
     async def refresh(self, message_ids: Iterable[str]) -> None:

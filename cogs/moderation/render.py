@@ -1,5 +1,9 @@
 """What moderation shows, as pure functions: a Grove message as a feed or queue post (never truncated), the
-notice that replaces a removed message, and the moderation log kept on queue posts. No bot, no I/O."""
+notice that replaces a removed message, and the moderation log kept on queue posts. No bot, no I/O.
+
+Posts are for everyone in a server, so they are in the server's language; they are recognised (a removed post,
+the log, the status field) by their titles in any interface language, so a server that changes its language
+keeps working posts."""
 
 from __future__ import annotations
 
@@ -7,26 +11,31 @@ import io
 
 import discord
 
+from cogs.i18n import N_, SOURCE, Tr, every_translation, tr_in
 from engine.records import MessageRow
 from engine.types import Role
 
 PIECE = 3900  # one embed description (limit 4096)
 INLINE_TEXT = 5000  # text shown in embeds (limit 6000 for all embeds of a message); longer goes to a file
 EXCERPT = 160
-LOG_TITLE = "Moderation"
+LOG_TITLE = N_("Moderation")
 LOG_LINES = 15
-STATUS = "Status"
-DELETED_STATUS = "🗑️ deleted"
-REACTION_HELP = "React 👍 👎 🚩 · moderators ⛔ halt 🗑️ delete ✅ restore or clear flags"
-DELETED_TITLE = "🗑️ This message was deleted"
-PURGED_TITLE = "🗑️ This message was removed: its author deleted their data"
-REMOVED_TITLES = frozenset({DELETED_TITLE, PURGED_TITLE})
+STATUS = N_("Status")
+DELETED_STATUS = N_("deleted")
+REACTION_HELP = N_("React 👍 👎 🚩 · moderators ⛔ halt 🗑️ delete ✅ restore or clear flags")
+DELETED = N_("This message was deleted")
+PURGED = N_("This message was removed: its author deleted their data")
+DELETED_TITLE, PURGED_TITLE = f"🗑️ {DELETED}", f"🗑️ {PURGED}"  # as an English post shows them
 
 
-def title_of(message: MessageRow) -> str:
+def removed_titles() -> frozenset[str]:
+    return frozenset(f"🗑️ {t}" for title in (DELETED, PURGED) for t in every_translation(title))
+
+
+def title_of(tr: Tr, message: MessageRow) -> str:
     if message.parent_id is None:
-        return "✍️ New prompt"
-    return "🤖 Assistant reply" if message.role == Role.ASSISTANT else "👤 User reply"
+        return "✍️ " + tr("New prompt")
+    return "🤖 " + tr("Assistant reply") if message.role == Role.ASSISTANT else "👤 " + tr("User reply")
 
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
@@ -49,66 +58,80 @@ def message_post(
     message: MessageRow,
     *,
     lang: str,
+    tr: Tr | None = None,
     parent: MessageRow | None = None,
     parent_link: str | None = None,
     colour: discord.Colour | None = None,
 ) -> tuple[list[discord.Embed], list[discord.File]]:
-    """Embeds (and a file when the text is too long for embeds) showing a message with its references."""
+    """Embeds (and a file when the text is too long for embeds) showing a message with its references, in the
+    server's language `tr` (English by default)."""
+    tr = tr or tr_in(SOURCE)
     colour = colour or (discord.Colour.green() if message.role == Role.ASSISTANT else discord.Colour.blurple())
     files: list[discord.File] = []
     if len(message.text) <= INLINE_TEXT:
         pieces = split_text(message.text)
     else:
         data = io.BytesIO(message.text.encode("utf-8"))
-        files.append(discord.File(data, filename=f"message-{message.id}.txt", description="The full text"))
-        pieces = [f"*The text ({len(message.text)} characters) is attached in full.*"]
-    head = discord.Embed(title=title_of(message), description=pieces[0], colour=colour)
-    head.add_field(name="Language", value=lang)
-    head.add_field(name="Tree", value=f"`{message.tree_id}`")
+        files.append(discord.File(data, filename=f"message-{message.id}.txt", description=tr("The full text")))
+        attached = tr.plural(
+            "The text ({count} character) is attached in full.",
+            "The text ({count} characters) is attached in full.",
+            len(message.text),
+        )
+        pieces = [f"*{attached}*"]
+    head = discord.Embed(title=title_of(tr, message), description=pieces[0], colour=colour)
+    head.add_field(name=tr("Language"), value=lang)
+    head.add_field(name=tr("Tree"), value=f"`{message.tree_id}`")
     if parent is not None:
-        ref = excerpt(parent.text) or "(removed)"
-        head.add_field(name="In reply to", value=f"[{ref}]({parent_link})" if parent_link else ref, inline=False)
+        ref = excerpt(parent.text) or tr("(removed)")
+        head.add_field(name=tr("In reply to"), value=f"[{ref}]({parent_link})" if parent_link else ref, inline=False)
     if message.deleted:
-        head.add_field(name=STATUS, value=DELETED_STATUS, inline=False)
-    head.set_footer(text=f"message {message.id} · {REACTION_HELP}")
+        head.add_field(name=tr(STATUS), value="🗑️ " + tr(DELETED_STATUS), inline=False)
+    head.set_footer(text=tr("message {id} · {help}", id=message.id, help=tr(REACTION_HELP)))
     more = [discord.Embed(description=p, colour=colour) for p in pieces[1:]]
     return [head, *more], files
 
 
-def removed_post(message: MessageRow, *, purged: bool) -> discord.Embed:
+def removed_post(tr: Tr, message: MessageRow, *, purged: bool) -> discord.Embed:
     """What a post shows instead of a removed message: no text of it, no excerpt of anything."""
-    embed = discord.Embed(title=PURGED_TITLE if purged else DELETED_TITLE, colour=discord.Colour.dark_grey())
+    title = "🗑️ " + tr(PURGED if purged else DELETED)
+    embed = discord.Embed(title=title, colour=discord.Colour.dark_grey())
     if not purged:
-        embed.description = "A moderator can restore it."
-    embed.add_field(name="Tree", value=f"`{message.tree_id}`")
-    embed.set_footer(text=f"message {message.id}")
+        embed.description = tr("A moderator can restore it.")
+    embed.add_field(name=tr("Tree"), value=f"`{message.tree_id}`")
+    embed.set_footer(text=tr("message {id}", id=message.id))
     return embed
 
 
 def is_removed(embeds: list[discord.Embed]) -> bool:
-    return bool(embeds) and embeds[0].title in REMOVED_TITLES
+    return bool(embeds) and embeds[0].title in removed_titles()
+
+
+def is_log(embed: discord.Embed) -> bool:
+    return embed.title in every_translation(LOG_TITLE)
 
 
 def log_embeds(embeds: list[discord.Embed]) -> list[discord.Embed]:
     """The moderation log of a queue post (empty for a feed post)."""
-    return [e for e in embeds if e.title == LOG_TITLE]
+    return [e for e in embeds if is_log(e)]
 
 
-def with_log_line(embeds: list[discord.Embed], line: str, at: float) -> list[discord.Embed]:
+def with_log_line(tr: Tr, embeds: list[discord.Embed], line: str, at: float) -> list[discord.Embed]:
     """The post's embeds with one more line in its moderation log (kept to the last few lines)."""
-    kept = [e for e in embeds if e.title != LOG_TITLE]
-    old = next((e.description or "" for e in embeds if e.title == LOG_TITLE), "")
+    kept = [e for e in embeds if not is_log(e)]
+    old = next((e.description or "" for e in embeds if is_log(e)), "")
     lines = [*old.splitlines(), f"<t:{int(at)}:t> {line}"][-LOG_LINES:]
-    return [*kept, discord.Embed(title=LOG_TITLE, description="\n".join(lines), colour=discord.Colour.dark_grey())]
+    log = discord.Embed(title=tr(LOG_TITLE), description="\n".join(lines), colour=discord.Colour.dark_grey())
+    return [*kept, log]
 
 
-def with_status(embeds: list[discord.Embed], message: MessageRow) -> list[discord.Embed]:
+def with_status(tr: Tr, embeds: list[discord.Embed], message: MessageRow) -> list[discord.Embed]:
     """A queue post's embeds with its status brought up to date (deleted or not); the text is left as it is."""
     if not embeds or is_removed(embeds):
         return list(embeds)
     head = discord.Embed.from_dict(embeds[0].to_dict())
-    for i in reversed([i for i, f in enumerate(head.fields) if f.name == STATUS]):
+    for i in reversed([i for i, f in enumerate(head.fields) if f.name in every_translation(STATUS)]):
         head.remove_field(i)
     if message.deleted:
-        head.add_field(name=STATUS, value=DELETED_STATUS, inline=False)
+        head.add_field(name=tr(STATUS), value="🗑️ " + tr(DELETED_STATUS), inline=False)
     return [head, *embeds[1:]]

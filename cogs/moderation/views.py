@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from cogs.checks import NotPermitted, is_moderator
+from cogs.checks import MODERATORS, NotPermitted, is_moderator
 from cogs.context import member_id
 from cogs.errors import report_error
+from cogs.i18n import NC_, Tr, server_tr, tr_for
 from cogs.moderation.actions import ACTIONS, moderate
 from cogs.moderation.posts import POST_LOCKS
 from cogs.moderation.render import with_log_line, with_status
@@ -29,12 +30,12 @@ log = logging.getLogger("grove.moderation")
 MESSAGE_ID = r"[0-9a-f-]{36}"
 QUEUE_BUTTON = re.compile(rf"g:q:(?P<message>{MESSAGE_ID}):(?P<action>{'|'.join(ACTIONS)})")
 
-BUTTONS = {
-    "halt": ("Halt tree", "⛔", discord.ButtonStyle.danger),
-    "delete": ("Delete", "🗑️", discord.ButtonStyle.danger),
-    "restore": ("Restore / resume", "✅", discord.ButtonStyle.success),
-    "ban": ("Ban author", "🔨", discord.ButtonStyle.secondary),
-    "dismiss": ("Dismiss", "👌", discord.ButtonStyle.secondary),
+BUTTONS = {  # the labels are told with msgctxt "button", in the server's language
+    "halt": (NC_("button", "Halt tree"), "⛔", discord.ButtonStyle.danger),
+    "delete": (NC_("button", "Delete"), "🗑️", discord.ButtonStyle.danger),
+    "restore": (NC_("button", "Restore / resume"), "✅", discord.ButtonStyle.success),
+    "ban": (NC_("button", "Ban author"), "🔨", discord.ButtonStyle.secondary),
+    "dismiss": (NC_("button", "Dismiss"), "👌", discord.ButtonStyle.secondary),
 }
 
 
@@ -45,8 +46,8 @@ def queue_id(message_id: str, action: str) -> str:
 class QueueButton(ui.DynamicItem[ui.Button], template=QUEUE_BUTTON.pattern):
     """One moderator action on a queued message."""
 
-    def __init__(self, message_id: str, action: str) -> None:
-        label, emoji, style = BUTTONS[action]
+    def __init__(self, message_id: str, action: str, label: str | None = None) -> None:
+        _, emoji, style = BUTTONS[action]
         super().__init__(ui.Button(label=label, emoji=emoji, style=style, custom_id=queue_id(message_id, action)))
         self.message_id, self.action = message_id, action
 
@@ -60,32 +61,36 @@ class QueueButton(ui.DynamicItem[ui.Button], template=QUEUE_BUTTON.pattern):
         """Moderators only; everyone else is told (discord.py swallows what a dynamic item's check raises)."""
         if await is_moderator(interaction):
             return True
-        await report_error(interaction, NotPermitted("moderators"))
+        await report_error(interaction, NotPermitted(MODERATORS))
         return False
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        tr = await tr_for(interaction)
         try:
-            await self.act(interaction)
+            await self.act(interaction, tr)
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
-    async def act(self, interaction: discord.Interaction[Grove]) -> None:
-        """Act, then show who did what on the queue post (and the message's new status)."""
+    async def act(self, interaction: discord.Interaction[Grove], tr: Tr) -> None:
+        """Act, then show who did what on the queue post (in the server's language) and the message's new status."""
         bot = interaction.client
         line = await moderate(bot, self.action, self.message_id, await member_id(interaction), "mod queue")
         log.info("%s (user %s, message %s)", line, interaction.user.id, self.message_id)
-        line = f"{line} — {interaction.user.mention}"
+        who = interaction.user.mention
         if interaction.message is None:  # a button always comes with its message; a forged one may not
-            await interaction.response.send_message(line, ephemeral=True)
+            await interaction.response.send_message(f"{line(tr)} — {who}", ephemeral=True)
             return
+        post_tr = server_tr(bot, interaction.guild_id)
         async with POST_LOCKS.hold(interaction.message.id):  # an event may be refreshing this post
             message = await bot.engine.message(self.message_id)
-            embeds = with_status(interaction.message.embeds, message)
-            await interaction.response.edit_message(embeds=with_log_line(embeds, line, bot.clock.now()))
+            embeds = with_status(post_tr, interaction.message.embeds, message)
+            logged = with_log_line(post_tr, embeds, f"{line(post_tr)} — {who}", bot.clock.now())
+            await interaction.response.edit_message(embeds=logged)
 
 
-def queue_view(message_id: str) -> ui.View:
+def queue_view(message_id: str, tr: Tr) -> ui.View:
+    """The moderator buttons of a queue post, labelled in the server's language."""
     view = ui.View(timeout=None)
     for action in ACTIONS:
-        view.add_item(QueueButton(message_id, action))
+        view.add_item(QueueButton(message_id, action, tr.ctx("button", BUTTONS[action][0])))
     return view

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import discord
 from discord import ui
 
+from cogs.i18n import N_, Tr, relative
 from cogs.tasks.items import PARTS, TaskButton
 from engine.types import ConversationMessage, Role, Task, TaskKind, TaskType
 
@@ -14,27 +15,27 @@ PAGE_CHARS = 5200  # embed text per message (limit 6000 for all embeds together)
 PIECE = 3800  # one embed description (limit 4096)
 MAX_EMBEDS = 10
 
-TITLES = {
-    TaskType.INITIAL_PROMPT: ("✍️", "Write a prompt"),
-    TaskType.PROMPTER_REPLY: ("👤", "Reply as the user"),
-    TaskType.ASSISTANT_REPLY: ("🤖", "Reply as the assistant"),
-    TaskType.LABEL_INITIAL_PROMPT: ("🔎", "Review a prompt"),
-    TaskType.LABEL_PROMPTER_REPLY: ("🔎", "Review a user's reply"),
-    TaskType.LABEL_ASSISTANT_REPLY: ("🔎", "Review an assistant's reply"),
-    TaskType.RANK_ASSISTANT_REPLIES: ("🏅", "Rank the assistant's replies"),
-    TaskType.RANK_PROMPTER_REPLIES: ("🏅", "Rank the user's replies"),
+TITLES = {  # (emoji, title): the title is a catalog message, told with `type_title`
+    TaskType.INITIAL_PROMPT: ("✍️", N_("Write a prompt")),
+    TaskType.PROMPTER_REPLY: ("👤", N_("Reply as the user")),
+    TaskType.ASSISTANT_REPLY: ("🤖", N_("Reply as the assistant")),
+    TaskType.LABEL_INITIAL_PROMPT: ("🔎", N_("Review a prompt")),
+    TaskType.LABEL_PROMPTER_REPLY: ("🔎", N_("Review a user's reply")),
+    TaskType.LABEL_ASSISTANT_REPLY: ("🔎", N_("Review an assistant's reply")),
+    TaskType.RANK_ASSISTANT_REPLIES: ("🏅", N_("Rank the assistant's replies")),
+    TaskType.RANK_PROMPTER_REPLIES: ("🏅", N_("Rank the user's replies")),
 }
 INSTRUCTIONS = {
-    TaskType.INITIAL_PROMPT: "Start a conversation: ask or request something a helpful assistant should answer.",
-    TaskType.PROMPTER_REPLY: "Continue the conversation as the user would: a follow-up, a correction, a new ask.",
-    TaskType.ASSISTANT_REPLY: "Answer the last message as a helpful, honest and harmless assistant would.",
-    TaskType.LABEL_INITIAL_PROMPT: "Is this prompt fit for the dataset? Judge the marked message.",
-    TaskType.LABEL_PROMPTER_REPLY: "Is the marked reply fit for the dataset? Judge it in its conversation.",
-    TaskType.LABEL_ASSISTANT_REPLY: "Is the marked reply fit for the dataset? Judge it in its conversation.",
-    TaskType.RANK_ASSISTANT_REPLIES: "Order the replies from best to worst.",
-    TaskType.RANK_PROMPTER_REPLIES: "Order the replies from best to worst.",
+    TaskType.INITIAL_PROMPT: N_("Start a conversation: ask or request something a helpful assistant should answer."),
+    TaskType.PROMPTER_REPLY: N_("Continue the conversation as the user would: a follow-up, a correction, a new ask."),
+    TaskType.ASSISTANT_REPLY: N_("Answer the last message as a helpful, honest and harmless assistant would."),
+    TaskType.LABEL_INITIAL_PROMPT: N_("Is this prompt fit for the dataset? Judge the marked message."),
+    TaskType.LABEL_PROMPTER_REPLY: N_("Is the marked reply fit for the dataset? Judge it in its conversation."),
+    TaskType.LABEL_ASSISTANT_REPLY: N_("Is the marked reply fit for the dataset? Judge it in its conversation."),
+    TaskType.RANK_ASSISTANT_REPLIES: N_("Order the replies from best to worst."),
+    TaskType.RANK_PROMPTER_REPLIES: N_("Order the replies from best to worst."),
 }
-ROLE_HEAD = {Role.PROMPTER: "👤 User", Role.ASSISTANT: "🤖 Assistant"}
+ROLE_HEAD = {Role.PROMPTER: ("👤", N_("User")), Role.ASSISTANT: ("🤖", N_("Assistant"))}
 COLOURS = {
     TaskKind.PROMPT: discord.Colour.blurple(),
     TaskKind.REPLY: discord.Colour.green(),
@@ -52,6 +53,11 @@ class Body:
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (heading, text), paged like the conversation
     status: str = ""  # one line under the instruction (e.g. the ranking so far)
     skip: bool = True  # offer Skip
+
+
+def type_title(tr: Tr, task_type: TaskType | str) -> str:
+    """A task type's name in the member's language ("Write a prompt")."""
+    return tr(TITLES[TaskType(task_type)][1])
 
 
 def excerpt(text: str, width: int) -> str:
@@ -78,23 +84,27 @@ class Card:
     pages: int
 
 
-def turn_blocks(conversation: tuple[ConversationMessage, ...], marked: str | None) -> list[tuple[str, str]]:
+def turn_blocks(tr: Tr, conversation: tuple[ConversationMessage, ...], marked: str | None) -> list[tuple[str, str]]:
     blocks = []
     for i, m in enumerate(conversation):
-        head = ROLE_HEAD.get(m.role, m.role)
-        if m.id == marked or (marked is None and i == len(conversation) - 1):
-            head += " · ◀ this message" if marked else " · last turn"
+        emoji, role = ROLE_HEAD.get(m.role, ("", str(m.role)))
+        head = f"{emoji} {tr(role)}".strip()
+        if m.id == marked:
+            head = f"{emoji} " + tr("{role} · ◀ this message", role=tr(role))
+        elif marked is None and i == len(conversation) - 1:
+            head = f"{emoji} " + tr("{role} · last turn", role=tr(role))
         blocks.append((head, m.text))
     return blocks
 
 
-def paginate(blocks: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+def paginate(tr: Tr, blocks: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """Split blocks into pages of embeds: long texts are cut into consecutive pieces, never shortened."""
     pieces: list[tuple[str, str]] = []
     for head, text in blocks:
         parts = [text[i : i + PIECE] for i in range(0, len(text), PIECE)] or [""]
         for n, part in enumerate(parts):
-            pieces.append((head if len(parts) == 1 else f"{head} ({n + 1}/{len(parts)})", part))
+            numbered = tr("{heading} ({part}/{parts})", heading=head, part=n + 1, parts=len(parts))
+            pieces.append((head if len(parts) == 1 else numbered, part))
     pages: list[list[tuple[str, str]]] = [[]]
     size = 0
     for head, part in pieces:
@@ -107,25 +117,32 @@ def paginate(blocks: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return pages
 
 
-def render(task: Task, state: str = "", page: int | None = None, *, notice: str = "", stop: bool = True) -> Card:
-    """The card of `task` in `state` (family-specific, e.g. "preview" or a ranking order), at `page`."""
-    body = PARTS.body(family(task))(task, state)
+def render(
+    task: Task, tr: Tr, state: str = "", page: int | None = None, *, notice: str = "", stop: bool = True
+) -> Card:
+    """The card of `task` in `state` (family-specific, e.g. "preview" or a ranking order), at `page`, in the
+    member's language."""
+    body = PARTS.body(family(task))(task, state, tr)
     marked = task.target_id if task.kind in (TaskKind.LABEL_PROMPT, TaskKind.LABEL_REPLY) else None
-    pages = paginate(turn_blocks(task.conversation, marked) + body.blocks)
+    pages = paginate(tr, turn_blocks(tr, task.conversation, marked) + body.blocks)
     last = len(pages) - 1
     page = last if page is None else max(0, min(page, last))
-    emoji, title = TITLES[task.type]
-    header = discord.Embed(title=f"{emoji} {title}", colour=COLOURS.get(task.kind), description=INSTRUCTIONS[task.type])
+    emoji = TITLES[task.type][0]
+    header = discord.Embed(
+        title=f"{emoji} {type_title(tr, task.type)}",
+        colour=COLOURS.get(task.kind),
+        description=tr(INSTRUCTIONS[task.type]),
+    )
     if body.status:
         header.description = f"{header.description}\n\n{body.status}"
-    header.add_field(name="Language", value=task.lang)
+    header.add_field(name=tr("Language"), value=task.lang)
     if task.expires_at:
-        header.add_field(name="Expires", value=f"<t:{int(task.expires_at)}:R>")
+        header.add_field(name=tr("Expires"), value=relative(task.expires_at))
     if len(pages) > 1:
-        header.add_field(name="Page", value=f"{page + 1} of {len(pages)}")
+        header.add_field(name=tr("Page"), value=tr("{page} of {pages}", page=page + 1, pages=len(pages)))
     if notice:
         header.add_field(name="\u200b", value=notice[:1024], inline=False)
-    header.set_footer(text=f"task {task.id}")
+    header.set_footer(text=tr("task {id}", id=task.id))
     grey = discord.Colour.dark_grey()
     embeds = [header] + [discord.Embed(title=head[:256], description=text, colour=grey) for head, text in pages[page]]
     view = ui.View(timeout=None)
@@ -133,12 +150,12 @@ def render(task: Task, state: str = "", page: int | None = None, *, notice: str 
         view.add_item(item)
     tid = task.id
     if body.skip:
-        view.add_item(TaskButton(tid, "skip", label="Skip", emoji="⏭️", row=3))
-    view.add_item(TaskButton(tid, "guide", label="Guidelines", emoji="📖", row=3))
+        view.add_item(TaskButton(tid, "skip", label=tr.ctx("button", "Skip"), emoji="⏭️", row=3))
+    view.add_item(TaskButton(tid, "guide", label=tr.ctx("button", "Guidelines"), emoji="📖", row=3))
     if task.conversation:
-        view.add_item(TaskButton(tid, "report", label="Report", emoji="🚩", row=3))
+        view.add_item(TaskButton(tid, "report", label=tr.ctx("button", "Report"), emoji="🚩", row=3))
     if stop:
-        view.add_item(TaskButton(tid, "stop", label="Stop", emoji="⏹️", row=3))
+        view.add_item(TaskButton(tid, "stop", label=tr.ctx("button", "Stop"), emoji="⏹️", row=3))
     if len(pages) > 1:
         view.add_item(TaskButton(tid, "page", f"{page - 1}.{state}", label="◀", disabled=page == 0, row=4))
         view.add_item(TaskButton(tid, "page", f"{page + 1}.{state}", label="▶", disabled=page == last, row=4))

@@ -32,6 +32,7 @@ import discord
 from discord import ui
 
 from cogs.errors import report_error
+from cogs.i18n import N_, Tr, tr_for
 from cogs.replies import send, text_back
 from engine.errors import DomainError, ErrorCode
 from engine.types import Task
@@ -60,6 +61,7 @@ class Act:
     action: str
     arg: str
     values: dict[str, Any]  # modal values by custom_id; a select's choices under SELECTED; empty for buttons
+    tr: Tr  # the member's language
 
     @property
     def bot(self) -> Grove:
@@ -71,7 +73,7 @@ class Act:
 
 Handler = Callable[[Act], Awaitable[None]]
 SELECTED = "selected"  # where a select's chosen values are in `Act.values`
-BodyMaker = Callable[[Task, str], "Body"]
+BodyMaker = Callable[[Task, str, Tr], "Body"]  # (task, card state, the member's language)
 
 
 @dataclass(frozen=True)
@@ -164,12 +166,13 @@ class TaskButton(ui.DynamicItem[ui.Button], template=BUTTON.pattern):
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
         handler = PARTS.buttons.get(self.action)
+        tr = await tr_for(interaction)
         try:
             if handler is None:
                 raise UnknownAction(self.action)
-            await handler(Act(interaction, self.task_id, self.action, self.arg, {}))
+            await handler(Act(interaction, self.task_id, self.action, self.arg, {}, tr))
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
 
 class TaskSelect(ui.DynamicItem[ui.Select], template=SELECT.pattern):
@@ -202,27 +205,34 @@ class TaskSelect(ui.DynamicItem[ui.Select], template=SELECT.pattern):
         handler = PARTS.selects.get(self.action)
         data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
         chosen = [str(v) for v in data.get("values") or []]
+        tr = await tr_for(interaction)
         try:
             if handler is None:
                 raise UnknownAction(self.action)
-            await handler(Act(interaction, self.task_id, self.action, self.arg, {SELECTED: chosen}))
+            await handler(Act(interaction, self.task_id, self.action, self.arg, {SELECTED: chosen}, tr))
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
 
 class UnknownAction(DomainError):
     """A task button or form with an action Grove does not know: forged, or left from another version."""
 
     code = ErrorCode.TASK_WRONG_KIND
-    default_message = "Grove does not know this button or form (perhaps an older version); use /task for a new card."
+    default_message = N_(
+        "Grove does not know this button or form (perhaps an older version); use {task} for a new card."
+    )
 
     def __init__(self, action: str) -> None:
         super().__init__()
         self.action = action
 
 
-STALE_BUTTON = "This button is out of date or not one of Grove's; nothing was changed. Use /task for a new card."
-STALE_FORM = "This form is out of date or not one of Grove's; nothing was stored. Use /task for a new card."
+STALE_BUTTON_TEXT = N_(
+    "This button is out of date or not one of Grove's; nothing was changed. Use {task} for a new card."
+)
+STALE_FORM_TEXT = N_("This form is out of date or not one of Grove's; nothing was stored. Use {task} for a new card.")
+STALE_BUTTON = Tr()(STALE_BUTTON_TEXT, task="/task")  # in English, as logs and tests quote them
+STALE_FORM = Tr()(STALE_FORM_TEXT, task="/task")
 
 
 def is_persistent_item(custom_id: str) -> bool:
@@ -245,11 +255,13 @@ async def answer_stale(interaction: discord.Interaction[Grove]) -> None:
         return
     try:
         if interaction.type is discord.InteractionType.modal_submit:
+            tr = await tr_for(interaction)
             typed = [v for v in modal_values(list(data.get("components", []))).values() if isinstance(v, str) and v]
-            embeds, files = text_back("\n\n".join(typed))
-            await send(interaction, f"⚠️ {STALE_FORM}", embeds=embeds, files=files)
+            embeds, files = text_back(tr, "\n\n".join(typed))
+            await send(interaction, f"⚠️ {tr(STALE_FORM_TEXT, task=tr.command('task'))}", embeds=embeds, files=files)
         elif interaction.type is discord.InteractionType.component and not is_persistent_item(data["custom_id"]):
-            await send(interaction, f"⚠️ {STALE_BUTTON}")
+            tr = await tr_for(interaction)
+            await send(interaction, f"⚠️ {tr(STALE_BUTTON_TEXT, task=tr.command('task'))}")
     except discord.HTTPException as exc:  # the interaction expired meanwhile: nothing more to do
         log.warning("could not answer stale custom_id %r of user %s: %s", data["custom_id"], interaction.user.id, exc)
 
@@ -281,13 +293,14 @@ async def dispatch_modal(interaction: discord.Interaction[Grove]) -> bool:
         return False
     handler = PARTS.modals.get(match["action"])
     values = modal_values(list(data.get("components") or []))
+    tr = await tr_for(interaction)
     try:
         if handler is None:
             raise UnknownAction(match["action"])
-        await handler(Act(interaction, match["task"], match["action"], match["arg"] or "", values))
+        await handler(Act(interaction, match["task"], match["action"], match["arg"] or "", values, tr))
     except Exception as exc:
         text = values.get("text")
-        await report_error(interaction, exc, typed=text if isinstance(text, str) else "")
+        await report_error(interaction, exc, typed=text if isinstance(text, str) else "", tr=tr)
     return True
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import discord
 from discord import ui
 
+from cogs.i18n import Tr
 from cogs.tasks import flow
 from cogs.tasks.cards import Body
 from cogs.tasks.items import Act, CardPart, TaskButton
 from engine import errors
 from engine.types import RANKING_TYPES, Task
 
-LETTERS = "ABCDEFGHIJ"  # 10 candidates: rows 0 and 1 (row 2 holds the controls)
-SAVED = "✅ Saved — thank you!"
+LETTERS = "ABCDEFGHIJ"  # 10 candidates: rows 0 and 1 (row 2 holds the controls); letters stay Latin everywhere
 
 
 def letters(task: Task) -> str:
@@ -49,21 +49,29 @@ def badge(letter: str) -> str:
     return chr(0x1F1E6 + ord(letter) - ord("A"))  # regional indicator 🇦, 🇧, …
 
 
-def bad_button(task: Task, row: int) -> TaskButton:
-    label = "Both bad (not rankable)" if len(task.candidates) == 2 else "All bad (not rankable)"
+def bad_button(task: Task, row: int, tr: Tr) -> TaskButton:
+    if len(task.candidates) == 2:
+        label = tr.ctx("button", "Both bad (not rankable)")
+    else:
+        label = tr.ctx("button", "All bad (not rankable)")
     return TaskButton(task.id, "rank_bad", label=label, emoji="👎", style=discord.ButtonStyle.danger, row=row)
 
 
-def body(task: Task, state: str) -> Body:
+def reply_name(tr: Tr, letter: str) -> str:
+    return tr("Reply {letter}", letter=letter)
+
+
+def body(task: Task, state: str, tr: Tr) -> Body:
     tid, shown = task.id, letters(task)
-    blocks = [(f"{badge(c)} Reply {c}", m.text) for c, m in zip(shown, task.candidates, strict=False)]
+    blocks = [(f"{badge(c)} {reply_name(tr, c)}", m.text) for c, m in zip(shown, task.candidates, strict=False)]
     if len(shown) == 2:
+        better = tr.ctx("button", "{letter} is better", letter="A"), tr.ctx("button", "{letter} is better", letter="B")
         items: list[ui.Item] = [
-            TaskButton(tid, "rank_submit", "AB", label="A is better", emoji=badge("A"), row=0),
-            TaskButton(tid, "rank_submit", "BA", label="B is better", emoji=badge("B"), row=0),
-            bad_button(task, 1),
+            TaskButton(tid, "rank_submit", "AB", label=better[0], emoji=badge("A"), row=0),
+            TaskButton(tid, "rank_submit", "BA", label=better[1], emoji=badge("B"), row=0),
+            bad_button(task, 1, tr),
         ]
-        return Body(items=items, blocks=blocks, status="Which reply is better?")
+        return Body(items=items, blocks=blocks, status=tr("Which reply is better?"))
     tapped = taps(task, state)
     order = complete(task, tapped)
     placed = order or tapped
@@ -74,18 +82,29 @@ def body(task: Task, state: str) -> Body:
     row = 2 if len(shown) > 5 else 1
     success = discord.ButtonStyle.success
     items += [
-        TaskButton(tid, "rank_undo", tapped[:-1], label="Undo", emoji="↩️", disabled=not tapped, row=row),
-        TaskButton(tid, "rank_reset", label="Reset", emoji="🔄", disabled=not tapped, row=row),
-        bad_button(task, row),
-        TaskButton(tid, "rank_submit", order, label="Submit", emoji="✅", style=success, disabled=not order, row=row),
+        TaskButton(
+            tid, "rank_undo", tapped[:-1], label=tr.ctx("button", "Undo"), emoji="↩️", disabled=not tapped, row=row
+        ),
+        TaskButton(tid, "rank_reset", label=tr.ctx("button", "Reset"), emoji="🔄", disabled=not tapped, row=row),
+        bad_button(task, row, tr),
+        TaskButton(
+            tid,
+            "rank_submit",
+            order,
+            label=tr.ctx("button", "Submit"),
+            emoji="✅",
+            style=success,
+            disabled=not order,
+            row=row,
+        ),
     ]
     so_far = "  ".join(f"{n}. {c}" for n, c in enumerate(placed, 1))
     if order:
-        status = f"Your order: {so_far} — press **Submit**."
+        status = tr("Your order: {order} — press **Submit**.", order=so_far)
     elif tapped:
-        status = f"So far: {so_far} — tap the next best."
+        status = tr("So far: {order} — tap the next best.", order=so_far)
     else:
-        status = "Tap the best reply first, then the next best…"
+        status = tr("Tap the best reply first, then the next best…")
     return Body(items=items, blocks=blocks, status=status)
 
 
@@ -102,14 +121,14 @@ async def submit(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
     await act.bot.engine.submit_ranking(act.task_id, member, indices(task, act.arg))
-    await flow.next_card(act, task, SAVED)
+    await flow.next_card(act, task, flow.saved(act.tr))
 
 
 async def not_rankable(act: Act) -> None:
     member = await act.member()
     task = await act.bot.engine.get_task(act.task_id, member)
     await act.bot.engine.submit_ranking(act.task_id, member, None, not_rankable=True)
-    await flow.next_card(act, task, SAVED)
+    await flow.next_card(act, task, flow.saved(act.tr))
 
 
 PART = CardPart(

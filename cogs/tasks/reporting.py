@@ -10,10 +10,11 @@ from __future__ import annotations
 import discord
 from discord import ui
 
+from cogs.i18n import Tr, tr_in
 from cogs.replies import send
 from cogs.tasks.cards import excerpt
 from cogs.tasks.items import SELECTED, Act, CardPart, TaskSelect, modal_id, open_modal
-from cogs.tasks.ranking import badge, letters
+from cogs.tasks.ranking import badge, letters, reply_name
 from engine import errors
 from engine.types import Task, TaskKind
 
@@ -22,12 +23,19 @@ PARENT = "parent"  # the message the replies of a ranking answer
 
 
 class ReportModal(ui.Modal):
-    def __init__(self, task_id: str, choice: str = "", what: str = "") -> None:
-        title = f"Report {what or 'this message'}"[:45]
-        super().__init__(title=title, custom_id=modal_id(task_id, "report", choice), timeout=None)
+    def __init__(self, task_id: str, choice: str = "", tr: Tr | None = None) -> None:
+        tr = tr or tr_in("en-US")
+        # Translators: the title of the report form (at most 45 characters; longer is cut)
+        if choice == PARENT:
+            title = tr("Report the message answered")
+        elif choice:
+            title = tr("Report reply {letter}", letter=choice)
+        else:
+            title = tr("Report this message")
+        super().__init__(title=title[:45], custom_id=modal_id(task_id, "report", choice), timeout=None)
         self.add_item(
             ui.Label(
-                text="What is wrong with it?",
+                text=tr("What is wrong with it?"),
                 component=ui.TextInput(
                     custom_id=REASON, style=discord.TextStyle.paragraph, max_length=1000, required=False
                 ),
@@ -42,45 +50,54 @@ def reported_message(task: Task) -> str | None:
     return task.conversation[-1].id if task.conversation else None
 
 
-def choices(task: Task) -> dict[str, tuple[str, str]]:
-    """A ranking card's reportable messages: choice -> (message id, how the member knows it)."""
-    out = {c: (m.id, f"reply {c}") for c, m in zip(letters(task), task.candidates, strict=False)}
+def choices(task: Task) -> dict[str, str]:
+    """A ranking card's reportable messages: choice (a reply's letter, or PARENT) -> message id."""
+    out = {c: m.id for c, m in zip(letters(task), task.candidates, strict=False)}
     parent = reported_message(task)
     if parent is not None:
-        out[PARENT] = (parent, "the message answered")
+        out[PARENT] = parent
     return out
 
 
-def chosen(task: Task, choice: str) -> tuple[str, str]:
-    """The message a report is about, and how to name it to the member."""
+def chosen(tr: Tr, task: Task, choice: str) -> str:
+    """The message a report is about."""
     if task.kind is TaskKind.RANKING:
         if choice not in choices(task):  # none (a form from an older card) or not one of this card's
-            raise errors.TaskWrongKind("Say which reply you report: press Report on the card again and pick it.")
+            raise errors.TaskWrongKind(tr("Say which reply you report: press Report on the card again and pick it."))
         return choices(task)[choice]
     if choice:  # only ranking cards ask which message
         raise errors.TaskWrongKind()
     message_id = reported_message(task)
     if message_id is None:
-        raise errors.MessageNotFound("This task has no message to report.")
-    return message_id, ""
+        raise errors.MessageNotFound(tr("This task has no message to report."))
+    return message_id
 
 
-def picker(task: Task) -> tuple[discord.Embed, ui.View]:
+def thanks(tr: Tr, choice: str) -> str:
+    if choice == PARENT:
+        return tr("Reported the message answered — moderators will have a look. Thank you.")
+    if choice:
+        return tr("Reported reply {letter} — moderators will have a look. Thank you.", letter=choice)
+    return tr("Reported — moderators will have a look. Thank you.")
+
+
+def picker(tr: Tr, task: Task) -> tuple[discord.Embed, ui.View]:
     """Which reply of a ranking card to report (a select; choosing opens the form)."""
     options = [
-        discord.SelectOption(label=f"Reply {c}", value=c, emoji=badge(c), description=excerpt(m.text, 100) or None)
+        discord.SelectOption(label=reply_name(tr, c), value=c, emoji=badge(c), description=excerpt(m.text, 100) or None)
         for c, m in zip(letters(task), task.candidates, strict=False)
     ]
     parent = next((m for m in task.conversation if m.id == reported_message(task)), None)
     if parent is not None:
         text = excerpt(parent.text, 100) or None
-        label = "The message they answer"
-        options.append(discord.SelectOption(label=label, value=PARENT, emoji="💬", description=text))
+        label = tr("The message they answer")
+        options.append(discord.SelectOption(label=label[:100], value=PARENT, emoji="💬", description=text))
     view = ui.View(timeout=None)
-    view.add_item(TaskSelect(task.id, "report", options=options[:25], placeholder="Which one do you report?"))
+    placeholder = tr("Which one do you report?")[:150]
+    view.add_item(TaskSelect(task.id, "report", options=options[:25], placeholder=placeholder))
     embed = discord.Embed(
-        title="🚩 Report which reply?",
-        description="Pick the reply (or the message they answer) that breaks the rules; then say why.",
+        title="🚩 " + tr("Report which reply?"),
+        description=tr("Pick the reply (or the message they answer) that breaks the rules; then say why."),
         colour=discord.Colour.red(),
     )
     return embed, view
@@ -89,18 +106,18 @@ def picker(task: Task) -> tuple[discord.Embed, ui.View]:
 async def report(act: Act) -> None:
     task = await act.bot.engine.get_task(act.task_id, await act.member())  # only the card's owner
     if task.kind is TaskKind.RANKING and task.candidates:
-        embed, view = picker(task)
+        embed, view = picker(act.tr, task)
         await send(act.interaction, embeds=[embed], view=view)
         return
-    await open_modal(act.interaction, ReportModal(act.task_id))
+    await open_modal(act.interaction, ReportModal(act.task_id, tr=act.tr))
 
 
 async def pick(act: Act) -> None:
     task = await act.bot.engine.get_task(act.task_id, await act.member())
     values = act.values.get(SELECTED) or []
     choice = values[0] if len(values) == 1 else ""
-    _, what = chosen(task, choice)
-    await open_modal(act.interaction, ReportModal(act.task_id, choice, what))
+    chosen(act.tr, task, choice)  # refused unless it is one of the card's messages
+    await open_modal(act.interaction, ReportModal(act.task_id, choice, act.tr))
 
 
 async def reported(act: Act) -> None:
@@ -109,13 +126,13 @@ async def reported(act: Act) -> None:
     try:
         member = await act.member()
         task = await act.bot.engine.get_task(act.task_id, member)
-        message_id, what = chosen(task, act.arg)
+        message_id = chosen(act.tr, task, act.arg)
         await act.bot.engine.report(member, message_id, reason)
     except errors.DomainError as exc:  # what the member typed comes back with the refusal
         exc.text = exc.text or reason or None
         raise
     act.bot.dispatch("grove_report", message_id, act.interaction.guild_id, member)
-    await send(act.interaction, f"🚩 Reported{f' {what}' if what else ''} — moderators will have a look. Thank you.")
+    await send(act.interaction, f"🚩 {thanks(act.tr, act.arg)}")
 
 
 PART = CardPart("reporting", buttons={"report": report}, selects={"report": pick}, modals={"report": reported})

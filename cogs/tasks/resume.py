@@ -16,9 +16,10 @@ import discord
 from discord import ui
 
 from cogs.errors import report_error
+from cogs.i18n import N_, Tr, relative, tr_for
 from cogs.replies import EMBED_TEXT, send, text_back
 from cogs.tasks import flow
-from cogs.tasks.cards import TITLES, excerpt
+from cogs.tasks.cards import TITLES, excerpt, type_title
 from cogs.tasks.items import TASK_ID, Act, CardPart, TaskButton
 from engine import errors
 from engine.types import Task, TaskStatus, TaskType
@@ -33,7 +34,7 @@ SCOPE = r"(?::(?P<type>[a-z_]{3,30}):(?P<lang>[a-z0-9-]{2,20}))?"
 RELEASE = re.compile(rf"g:o:(?P<task>{TASK_ID}):release{SCOPE}")
 PICK = re.compile(rf"g:o:pick{SCOPE}")
 FENCE = "```"
-TAKEN = "Someone else took this task's place while it sat idle, so it cannot be resumed now."
+TAKEN = N_("Someone else took this task's place while it sat idle, so it cannot be resumed now.")
 
 
 @dataclass(frozen=True)
@@ -65,76 +66,91 @@ def about(task: Task) -> str:
     return target.text if target is not None else task.draft or ""
 
 
-def line(number: int, task: Task, width: int) -> str:
-    emoji, title = TITLES[task.type]
-    bits = [f"**{number}.** {emoji} {title}", task.lang]
+def line(tr: Tr, number: int, task: Task, width: int) -> str:
+    emoji = TITLES[task.type][0]
+    bits = [f"**{number}.** {emoji} {type_title(tr, task.type)}", task.lang]
     if task.draft:
-        bits.append("📝 draft saved")
-    bits.append(f"expires <t:{int(task.expires_at)}:R>" if task.expires_at else "no expiry")
+        bits.append("📝 " + tr("draft saved"))
+    if task.expires_at:
+        bits.append(tr("expires {when}", when=relative(task.expires_at)))
+    else:
+        bits.append(tr("no expiry"))
     text = excerpt(about(task), width)
     return " · ".join(bits) + (f"\n> {discord.utils.escape_markdown(text)}" if text else "")
 
 
-def option(number: int, task: Task, chosen: bool) -> discord.SelectOption:
-    emoji, title = TITLES[task.type]
-    label = f"{number}. {title} · {task.lang}" + (" · draft" if task.draft else "")
+def option(tr: Tr, number: int, task: Task, chosen: bool) -> discord.SelectOption:
+    emoji, title = TITLES[task.type][0], type_title(tr, task.type)
+    label = f"{number}. {title} · {task.lang}" + (" · " + tr("draft") if task.draft else "")
     text = excerpt(about(task), 100)
     return discord.SelectOption(label=label[:100], value=task.id, emoji=emoji, description=text or None, default=chosen)
 
 
-def listing(tasks: list[Task], scope: Scope, *, chosen: str = "", notice: str = "") -> tuple[discord.Embed, ui.View]:
+def listing(
+    tr: Tr, tasks: list[Task], scope: Scope, *, chosen: str = "", notice: str = ""
+) -> tuple[discord.Embed, ui.View]:
     """The list of open tasks: each with Resume and Release (a select picks one when there are more than
     `LISTED`), and New task on /task's offer."""
     view = ui.View(timeout=None)
-    embed = discord.Embed(title="📋 Your open tasks", colour=discord.Colour.blurple())
+    embed = discord.Embed(title="📋 " + tr("Your open tasks"), colour=discord.Colour.blurple())
     head = [notice] if notice else []
+    new_task = tr.ctx("button", "New task")
     if not tasks:
-        embed.description = "\n\n".join([*head, "You have no open tasks."])
+        embed.description = "\n\n".join([*head, tr("You have no open tasks.")])
         if scope.new_type:
-            view.add_item(flow.NextButton(scope.new_type, scope.lang, label="New task", emoji="🆕"))
+            view.add_item(flow.NextButton(scope.new_type, scope.lang, label=new_task, emoji="🆕"))
         return embed, view
     if scope.new_type:
-        head.append("You have unfinished tasks: pick one up again, release it, or ask for a **New task**.")
+        head.append(tr("You have unfinished tasks: pick one up again, release it, or ask for a **New task**."))
     else:
-        head.append("Pick one up again where you left off, or release what you won't finish.")
+        head.append(tr("Pick one up again where you left off, or release what you won't finish."))
     width = 90 if len(tasks) <= 10 else 50
     text = "\n\n".join(head)
     for number, task in enumerate(tasks, 1):
-        entry = line(number, task, width)
+        entry = line(tr, number, task, width)
         if len(text) + len(entry) + 80 > LIST_TEXT:
-            text += f"\n\n…and {len(tasks) - number + 1} more: pick them in the menu."
+            more = len(tasks) - number + 1
+            text += "\n\n" + tr.plural(
+                "…and {count} more: pick it in the menu.", "…and {count} more: pick them in the menu.", more
+            )
             break
         text += "\n\n" + entry
     embed.description = text
-    embed.set_footer(text="A task keeps your draft until it expires; its place is held only while you work on it.")
+    embed.set_footer(text=tr("A task keeps your draft until it expires; its place is held only while you work on it."))
     if len(tasks) <= LISTED:
         for row, task in enumerate(tasks):
-            add_buttons(view, task.id, scope, f" {row + 1}" if len(tasks) > 1 else "", row)
+            add_buttons(tr, view, task.id, scope, row + 1 if len(tasks) > 1 else None, row)
     else:
         shown = tasks[:OPTIONS]
         pick = next((t for t in shown if t.id == chosen), shown[0])
-        options = [option(n, t, t.id == pick.id) for n, t in enumerate(shown, 1)]
-        view.add_item(PickSelect(scope, options=options))
-        add_buttons(view, pick.id, scope, f" {shown.index(pick) + 1}", 1)
+        options = [option(tr, n, t, t.id == pick.id) for n, t in enumerate(shown, 1)]
+        view.add_item(PickSelect(scope, options=options, placeholder=tr("Choose a task…")))
+        add_buttons(tr, view, pick.id, scope, shown.index(pick) + 1, 1)
     if scope.new_type:
-        view.add_item(flow.NextButton(scope.new_type, scope.lang, label="New task", emoji="🆕", row=LISTED))
+        view.add_item(flow.NextButton(scope.new_type, scope.lang, label=new_task, emoji="🆕", row=LISTED))
     return embed, view
 
 
-def add_buttons(view: ui.View, task_id: str, scope: Scope, number: str, row: int) -> None:
+def add_buttons(tr: Tr, view: ui.View, task_id: str, scope: Scope, number: int | None, row: int) -> None:
     primary = discord.ButtonStyle.primary
-    view.add_item(TaskButton(task_id, "resume", label=f"Resume{number}", emoji="▶️", style=primary, row=row))
-    view.add_item(ReleaseButton(task_id, scope, label=f"Release{number}", row=row))
+    if number is None:
+        resume, release = tr.ctx("button", "Resume"), tr.ctx("button", "Release")
+    else:
+        # Translators: the buttons of the task numbered {number} in a list of open tasks
+        resume = tr.ctx("button", "Resume {number}", number=number)
+        release = tr.ctx("button", "Release {number}", number=number)
+    view.add_item(TaskButton(task_id, "resume", label=resume, emoji="▶️", style=primary, row=row))
+    view.add_item(ReleaseButton(task_id, scope, label=release, row=row))
 
 
-def draft_back(text: str | None) -> tuple[list[discord.Embed], list[discord.File]]:
+def draft_back(tr: Tr, text: str | None) -> tuple[list[discord.Embed], list[discord.File]]:
     """A draft given back to copy: in a code block (markdown shown as typed) when it fits, else as a file."""
     if not text:
         return [], []
     if len(text) <= EMBED_TEXT and FENCE not in text:
         body = f"{FENCE}\n{text}\n{FENCE}"
-        return [discord.Embed(title="📝 Your draft (nothing was lost)", description=body)], []
-    return text_back(text)
+        return [discord.Embed(title="📝 " + tr("Your draft (nothing was lost)"), description=body)], []
+    return text_back(tr, text)
 
 
 # ---------------------------------------------------------------------------------------------- entry points
@@ -146,7 +162,7 @@ def offer_scope(task_type: str | None, lang: str) -> Scope | None:
     return scope if PICK.fullmatch(f"g:o:pick{scope.suffix}") else None
 
 
-async def offer(interaction: discord.Interaction[Grove], task_type: str | None, lang: str) -> bool:
+async def offer(interaction: discord.Interaction[Grove], tr: Tr, task_type: str | None, lang: str) -> bool:
     """`/task`: when the member holds open tasks, offer them first (with New task for this request).
     False when there is nothing to offer: the caller hands out a new task."""
     scope = offer_scope(task_type, lang)
@@ -156,19 +172,19 @@ async def offer(interaction: discord.Interaction[Grove], task_type: str | None, 
     tasks = await bot.engine.open_tasks(await bot.member_id(interaction.user))
     if not tasks:
         return False
-    embed, view = listing(tasks, scope)
+    embed, view = listing(tr, tasks, scope)
     await send(interaction, embeds=[embed], view=view)
     return True
 
 
-async def show_list(interaction: discord.Interaction[Grove]) -> None:
+async def show_list(interaction: discord.Interaction[Grove], tr: Tr) -> None:
     """`/tasks`: the member's open tasks with Resume and Release."""
     bot = interaction.client
     tasks = await bot.engine.open_tasks(await bot.member_id(interaction.user))
     if not tasks:
-        await send(interaction, "You have no open tasks; `/task` gets you a new one.")
+        await send(interaction, tr("You have no open tasks; {task} gets you a new one.", task=tr.code("task")))
         return
-    embed, view = listing(tasks, Scope())
+    embed, view = listing(tr, tasks, Scope())
     await send(interaction, embeds=[embed], view=view)
 
 
@@ -191,46 +207,51 @@ async def resume(act: Act) -> None:
 
 async def place_taken(act: Act, draft: str | None) -> None:
     """Someone else holds the task's place: say so, give the draft back, and offer to try later or release."""
-    sentence = f"⚠️ {TAKEN}"
+    tr = act.tr
     if draft:
-        sentence += " Here is your draft; it also stays with the task."
+        sentence = "⚠️ " + tr(
+            "Someone else took this task's place while it sat idle, so it cannot be resumed now. "
+            "Here is your draft; it also stays with the task."
+        )
+    else:
+        sentence = f"⚠️ {tr(TAKEN)}"
     view = ui.View(timeout=None)
-    view.add_item(TaskButton(act.task_id, "resume", label="Try again", emoji="🔁"))
-    view.add_item(ReleaseButton(act.task_id, Scope(), label="Release it"))
-    embeds, files = draft_back(draft)
+    view.add_item(TaskButton(act.task_id, "resume", label=tr.ctx("button", "Try again"), emoji="🔁"))
+    view.add_item(ReleaseButton(act.task_id, Scope(), label=tr.ctx("button", "Release it")))
+    embeds, files = draft_back(tr, draft)
     await send(act.interaction, sentence, embeds=embeds, files=files, view=view)
 
 
-async def release(interaction: discord.Interaction[Grove], task_id: str, scope: Scope) -> None:
+async def release(interaction: discord.Interaction[Grove], tr: Tr, task_id: str, scope: Scope) -> None:
     bot = interaction.client
     member = await bot.member_id(interaction.user)
     task = await bot.engine.get_task(task_id, member)  # only the member's own
     await bot.engine.release_task(task_id, member, end=True)
-    title = TITLES[task.type][1]
+    title = type_title(tr, task.type)
     pending = task.status is TaskStatus.PENDING
-    notice = f"🗑️ Released “{title}”." if pending else f"“{title}” had already ended."
-    embed, view = listing(await bot.engine.open_tasks(member), scope, notice=notice)
+    notice = "🗑️ " + tr("Released “{kind}”.", kind=title) if pending else tr("“{kind}” had already ended.", kind=title)
+    embed, view = listing(tr, await bot.engine.open_tasks(member), scope, notice=notice)
     await interaction.response.edit_message(content=None, embeds=[embed], view=view, attachments=[])
     if pending and task.draft:  # nothing typed is lost, even on a release
-        embeds, files = draft_back(task.draft)
-        await send(interaction, "Your draft of the released task, in case you want it:", embeds=embeds, files=files)
+        embeds, files = draft_back(tr, task.draft)
+        await send(interaction, tr("Your draft of the released task, in case you want it:"), embeds=embeds, files=files)
 
 
-async def pick(interaction: discord.Interaction[Grove], scope: Scope) -> None:
+async def pick(interaction: discord.Interaction[Grove], tr: Tr, scope: Scope) -> None:
     bot = interaction.client
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
     values = [str(v) for v in data.get("values") or []]
     tasks = await bot.engine.open_tasks(await bot.member_id(interaction.user))
     chosen = values[0] if len(values) == 1 else ""
-    notice = "" if any(t.id == chosen for t in tasks) else "That task has ended meanwhile."
-    embed, view = listing(tasks, scope, chosen=chosen, notice=notice)
+    notice = "" if any(t.id == chosen for t in tasks) else tr("That task has ended meanwhile.")
+    embed, view = listing(tr, tasks, scope, chosen=chosen, notice=notice)
     await interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
 
 
 class ReleaseButton(ui.DynamicItem[ui.Button], template=RELEASE.pattern):
     """Release on a list of open tasks (or after a refused resume): withdraws the task, redraws the list."""
 
-    def __init__(self, task_id: str, scope: Scope, *, label: str = "Release", row: int | None = None) -> None:
+    def __init__(self, task_id: str, scope: Scope, *, label: str | None = None, row: int | None = None) -> None:
         custom_id = f"g:o:{task_id}:release{scope.suffix}"
         super().__init__(ui.Button(label=label, emoji="🗑️", custom_id=custom_id), row=row)
         self.task_id, self.scope = task_id, scope
@@ -242,18 +263,19 @@ class ReleaseButton(ui.DynamicItem[ui.Button], template=RELEASE.pattern):
         return cls(match["task"], Scope.of(match))
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        tr = await tr_for(interaction)
         try:
-            await release(interaction, self.task_id, self.scope)
+            await release(interaction, tr, self.task_id, self.scope)
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
 
 class PickSelect(ui.DynamicItem[ui.Select], template=PICK.pattern):
     """The select of a list of more than `LISTED` open tasks: redraws the list with the chosen task's buttons."""
 
-    def __init__(self, scope: Scope, *, options: list[discord.SelectOption]) -> None:
+    def __init__(self, scope: Scope, *, options: list[discord.SelectOption], placeholder: str | None = None) -> None:
         select: ui.Select[Any] = ui.Select(
-            custom_id=f"g:o:pick{scope.suffix}", options=options, placeholder="Choose a task…"
+            custom_id=f"g:o:pick{scope.suffix}", options=options, placeholder=placeholder
         )
         super().__init__(select, row=0)
         self.scope = scope
@@ -266,19 +288,20 @@ class PickSelect(ui.DynamicItem[ui.Select], template=PICK.pattern):
         return cls(Scope.of(match), options=options)
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
+        tr = await tr_for(interaction)
         try:
-            await pick(interaction, self.scope)
+            await pick(interaction, tr, self.scope)
         except Exception as exc:
-            await report_error(interaction, exc)
+            await report_error(interaction, exc, tr=tr)
 
 
-def valid_type(task_type: str | None) -> str | None:
+def valid_type(tr: Tr, task_type: str | None) -> str | None:
     """A /task type option, checked before it travels in a custom_id."""
     if task_type is not None:
         try:
             TaskType(task_type)
         except ValueError:
-            raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
+            raise errors.UnknownTaskType(tr("“{type}” is not a task type.", type=task_type)) from None
     return task_type
 
 

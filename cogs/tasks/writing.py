@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 from discord import ui
 
+from cogs.i18n import N_, Tr, tr_in
 from cogs.tasks import flow
 from cogs.tasks.cards import Body
 from cogs.tasks.items import Act, CardPart, TaskButton, modal_id, open_modal
@@ -14,25 +15,32 @@ from engine.types import WRITING_TYPES, Task, TaskType
 TEXT = "text"
 PREVIEW = "preview"
 PLACEHOLDERS = {
-    TaskType.INITIAL_PROMPT: "Ask or request something…",
-    TaskType.PROMPTER_REPLY: "Your follow-up as the user…",
-    TaskType.ASSISTANT_REPLY: "Your answer as the assistant…",
+    TaskType.INITIAL_PROMPT: N_("Ask or request something…"),
+    TaskType.PROMPTER_REPLY: N_("Your follow-up as the user…"),
+    TaskType.ASSISTANT_REPLY: N_("Your answer as the assistant…"),
 }
 
 
-def body(task: Task, state: str) -> Body:
+def body(task: Task, state: str, tr: Tr) -> Body:
     tid = task.id
     if state == PREVIEW and task.draft:
         return Body(
             items=[
-                TaskButton(tid, "submit", label="Submit", emoji="✅", style=discord.ButtonStyle.success, row=0),
-                TaskButton(tid, "write", PREVIEW, label="Edit", emoji="✏️", row=0),
+                TaskButton(
+                    tid,
+                    "submit",
+                    label=tr.ctx("button", "Submit"),
+                    emoji="✅",
+                    style=discord.ButtonStyle.success,
+                    row=0,
+                ),
+                TaskButton(tid, "write", PREVIEW, label=tr.ctx("button", "Edit"), emoji="✏️", row=0),
             ],
-            blocks=[("📝 Your text — check it, then Submit", task.draft)],
-            status="Preview: nothing is stored until you press **Submit**.",
+            blocks=[("📝 " + tr("Your text — check it, then Submit"), task.draft)],
+            status=tr("Preview: nothing is stored until you press **Submit**."),
         )
-    label = "Continue writing" if task.draft else "Write"
-    status = "You have a saved draft." if task.draft else ""
+    label = tr.ctx("button", "Continue writing") if task.draft else tr.ctx("button", "Write")
+    status = tr("You have a saved draft.") if task.draft else ""
     return Body(
         items=[TaskButton(tid, "write", label=label, emoji="✍️", style=discord.ButtonStyle.primary, row=0)],
         status=status,
@@ -40,17 +48,21 @@ def body(task: Task, state: str) -> Body:
 
 
 class WriteModal(ui.Modal):
-    def __init__(self, task: Task, limit: int) -> None:
-        super().__init__(title="Your text"[:45], custom_id=modal_id(task.id, "write"), timeout=None)
+    def __init__(self, task: Task, limit: int, tr: Tr | None = None) -> None:
+        tr = tr or tr_in("en-US")
+        # Translators: the title of the form a member writes in (at most 45 characters)
+        super().__init__(title=tr("Your text")[:45], custom_id=modal_id(task.id, "write"), timeout=None)
+        placeholder = PLACEHOLDERS.get(task.type)
         self.text: ui.TextInput[WriteModal] = ui.TextInput(
             custom_id=TEXT,
             style=discord.TextStyle.paragraph,
             default=(task.draft or "")[:limit] or None,
-            placeholder=PLACEHOLDERS.get(task.type),
+            placeholder=tr(placeholder) if placeholder else None,
             max_length=limit,
             required=True,
         )
-        self.add_item(ui.Label(text="Text", description=f"Up to {limit} characters.", component=self.text))
+        description = tr.plural("Up to {count} character.", "Up to {count} characters.", limit)
+        self.add_item(ui.Label(text=tr("Text"), description=description, component=self.text))
 
 
 async def write(act: Act) -> None:
@@ -59,13 +71,13 @@ async def write(act: Act) -> None:
         raise errors.TaskWrongKind()
     await flow.touch(act)  # writing: the place stays the member's while the form is open
     limit = min(act.bot.config.engine.message_size_limit, 4000)
-    await open_modal(act.interaction, WriteModal(task, limit))
+    await open_modal(act.interaction, WriteModal(task, limit, act.tr))
 
 
 async def written(act: Act) -> None:
     text = act.values.get(TEXT)
     if not isinstance(text, str) or not text:  # the field is required: without it (forged, stale) keep the draft
-        raise errors.MessageEmpty("The form arrived without your text; nothing was changed. Press Write again.")
+        raise errors.MessageEmpty(act.tr("The form arrived without your text; nothing was changed. Press Write again."))
     member = await act.member()
     await act.bot.engine.save_draft(act.task_id, member, text, check=True)
     task = await act.bot.engine.get_task(act.task_id, member)
@@ -78,7 +90,7 @@ async def submit(act: Act) -> None:
     result = await act.bot.engine.submit_reply(act.task_id, member, task.draft or "")
     if result.message_id:
         act.bot.dispatch("grove_message", result.message_id, act.interaction.guild_id)
-    await flow.next_card(act, task, "✅ Saved — thank you!")
+    await flow.next_card(act, task, flow.saved(act.tr))
 
 
 PART = CardPart(

@@ -293,7 +293,7 @@ async def test_text_over_the_limit_is_refused_and_given_back(env: Env, length: i
     before = snapshot(env)
     text = ("long words " * 2000)[: length - 1] + "!"
     refused = await forged_submit(env, f"g:m:{task_id}:write", env.alice, text_field(text), message=card.message)
-    refusal(refused, f"Your text has {length} characters; the limit is 2000.")
+    refusal(refused, f"Your text has {length:,} characters; the limit is 2,000.")  # in the member's locale
     given_back = message_text(refused.message) + "".join(d.decode() for c in refused.calls for _, d in c.files)
     assert text in given_back  # in an embed, or as a file when an embed cannot hold it
     after = snapshot(env)
@@ -301,7 +301,7 @@ async def test_text_over_the_limit_is_refused_and_given_back(env: Env, length: i
     task = await env.bot.engine.get_task(task_id, await env.member_id(env.alice))
     assert task.status is TaskStatus.PENDING and task.draft == text  # kept as the draft: nothing typed is lost
     done = await env.sim.click(card.message, f"g:t:{task_id}:submit", env.alice)
-    refusal(done, "the limit is 2000")
+    refusal(done, "the limit is 2,000")
     async with env.bot.db.read() as repo:
         assert await repo.messages_of_user(await env.member_id(env.alice)) == []
 
@@ -392,7 +392,10 @@ async def test_option_values_of_the_wrong_kind(env: Env) -> None:
     refusal(await forged_slash(env, "task", env.alice, [payloads.option("type", 4, 5)]), "“5” is not a task type")
     refusal(await forged_slash(env, "stats", env.alice, [payloads.option("period", 3, "century")]), "“century”")
     refusal(await forged_slash(env, "guidelines", env.alice, [payloads.option("task", 3, "poetry")]), "“poetry”")
-    refusal(await forged_slash(env, "language", env.alice, [payloads.option("code", 3, "@everyone")]), "not a language")
+    forged_code = [payloads.option("task", 1, options=[payloads.option("code", 3, "@everyone")])]
+    refusal(await forged_slash(env, "language", env.alice, forged_code), "not a language")
+    forged_ui = [payloads.option("ui", 1, options=[payloads.option("code", 3, "klingon")])]
+    refusal(await forged_slash(env, "language", env.alice, forged_ui), "“klingon”")
     assert changes(before, snapshot(env)) == {}
 
 

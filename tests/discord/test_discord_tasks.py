@@ -167,7 +167,7 @@ async def test_too_long_text_from_a_forged_payload_is_refused_and_kept(env: Env)
         channel_id=env.channels["general"],
     )
     refused = await env.sim.dispatch(payload)
-    assert refused.ephemeral and "5000 characters" in refused.text()
+    assert refused.ephemeral and "5,000 characters" in refused.text()  # numbers in the member's locale
     assert [f for c in refused.calls for f in c.files]  # too long for an embed: given back as a file
     task = await env.bot.engine.get_task(task_id, await env.member_id(env.alice))
     assert task.draft == text and task.status is TaskStatus.PENDING
@@ -204,6 +204,7 @@ async def test_skip_with_a_draft_asks_first(env: Env) -> None:
 
 
 def test_long_conversations_are_paged_not_truncated() -> None:
+    from cogs.i18n import Tr
     from cogs.tasks.cards import render
     from cogs.tasks.parts import install
     from engine.types import ConversationMessage, Role, Task, TaskType
@@ -225,10 +226,10 @@ def test_long_conversations_are_paged_not_truncated() -> None:
         100.0,
         conversation=conversation,
     )
-    first = render(task)
+    first = render(task, Tr())
     shown = []
     for page in range(first.pages):
-        card = render(task, page=page)
+        card = render(task, Tr(), page=page)
         assert sum(len(e) for e in card.embeds) <= 6000 and len(card.embeds) <= 10
         assert all(len(e.description or "") <= 4096 for e in card.embeds)
         shown += [e.description for e in card.embeds[1:]]

@@ -115,6 +115,10 @@ async def language_acted(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) 
     assert (await env.bot.engine.user(await env.member_id(actor))).preferred_lang == "de"
 
 
+async def ui_language_acted(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) -> None:
+    assert (await env.bot.engine.user(await env.member_id(actor))).ui_locale == "de"
+
+
 async def tree_prepare(env: Env) -> Ctx:
     tree = await prompt_by(env, env.dave)
     return Ctx({"tree": tree}, target=tree)
@@ -229,7 +233,8 @@ COMMANDS: dict[str, Row] = {
     "task": Row(EVERYONE, True, task_prepare, task_acted),
     "tasks": Row(EVERYONE, True, nothing, says("You have no open tasks")),
     "status": Row(EVERYONE, True, nothing, says("Status · en", "Tasks for you now")),
-    "language": Row(EVERYONE, True, options(code="de"), language_acted),
+    "language task": Row(EVERYONE, True, options(code="de"), language_acted),
+    "language ui": Row(EVERYONE, True, options(code="de"), ui_language_acted),
     "guidelines": Row(EVERYONE, True, options(task="initial_prompt"), says("Guidelines", "Writing a prompt")),
     "help": Row(EVERYONE, True, nothing, says("Grove", "/task")),
     "stats": Row(EVERYONE, True, nothing, says("Score", "Streak")),
@@ -462,6 +467,7 @@ async def test_mod_queue_buttons(env: Env, action: str, role: str) -> None:
     await env.sim.settle()
     [queued] = [m for m in env.fake.messages.values() if m["channel_id"] == str(env.channels["queue"])]
     await row.prepare(env, prompt)
+    await env.sim.settle()  # the post catches up with what prepare did (e.g. a deletion) before the click
     before, post_before = snapshot(env), env.fake.message(queued["id"])
     exchange = await env.sim.click(queued, f"g:q:{prompt}:{action}", actor)
     if role in row.who:

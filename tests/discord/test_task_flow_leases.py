@@ -424,6 +424,7 @@ async def test_report_on_a_ranking_card_reports_the_chosen_reply(env: Env) -> No
 
 
 def test_a_long_list_of_open_tasks_fits_discord() -> None:
+    from cogs.i18n import Tr
     from cogs.tasks.resume import Scope, listing
     from engine.types import ConversationMessage, Role, Task
 
@@ -444,7 +445,7 @@ def test_a_long_list_of_open_tasks_fits_discord() -> None:
         for n in range(25)
     ]
     for scope in (Scope(), Scope("rank_assistant_replies", "zh-hant-tw")):
-        embed, view = listing(tasks, scope, notice="🗑️ Released “Review an assistant's reply”.")
+        embed, view = listing(Tr(), tasks, scope, notice="🗑️ Released “Review an assistant's reply”.")
         assert len(embed.description or "") <= 4096 and len(embed) <= 6000
         assert len(view.children) <= 25 and max(item._rendered_row or 0 for item in view.children) <= 4
         rows = view.to_components()
