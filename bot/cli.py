@@ -23,7 +23,7 @@ from engine.clock import FakeClock
 from engine.config import EngineConfig
 from engine.engine import Engine
 from engine.errors import DomainError
-from engine.export import ExportOptions, export
+from engine.export import ExportOptions, export, find_member
 from engine.importer import IMPORT_STATES, ImportFailed, import_trees
 from engine.lang import normalize_lang
 from engine.stats import Stats
@@ -100,21 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         group = exp.add_mutually_exclusive_group()
         group.add_argument(f"--include-{name}", action="store_true", help=f"include {what}")
         group.add_argument(f"--{name}-only", action="store_true", help=f"only {what} (one message per line)")
-    exp.add_argument("--user", default=None, help="only this member's messages (internal id or username)")
+    exp.add_argument(
+        "--user", default=None, help="only this member's messages (internal id, username or exported user_id)"
+    )
     exp.add_argument("--prompts-only", action="store_true", help="prompts without their replies")
     exp.add_argument("--labels", action="store_true", help="add label means and counts")
     exp.add_argument("--events", action="store_true", help="add emoji and ranking events")
     exp.add_argument("--limit", type=_positive, default=None, help="at most this many trees (or messages)")
     exp.add_argument("--anonymize", metavar="SEED", default=None, help="replace every id by a salted sha256")
 
-    imp = sub.add_parser("import", help="import oasst tree JSON Lines (plain or gzip); importing twice adds nothing")
+    imp = sub.add_parser(
+        "import", help="import oasst JSON Lines (plain or gzip) losslessly; importing twice adds nothing"
+    )
     imp.add_argument("--db", required=True, type=Path, help="SQLite database (created if missing)")
-    imp.add_argument("file", type=Path, help="oasst trees, one per line (.jsonl or .jsonl.gz)")
+    imp.add_argument("file", type=Path, help="oasst trees or messages, one per line (.jsonl or .jsonl.gz)")
     imp.add_argument(
         "--state",
         choices=[s.value for s in IMPORT_STATES],
-        default=TreeState.BACKLOG_RANKING.value,
-        help="where fully ranked trees go (others wait in backlog_ranking to be ranked); default backlog_ranking",
+        default=None,
+        help="instead of each tree's own state: fully ranked trees go here, the others wait in backlog_ranking",
     )
     imp.add_argument("--strict", action="store_true", help="import nothing if any line is malformed")
 
@@ -159,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "import":
-            return asyncio.run(_import(args.db, args.file, TreeState(args.state), args.strict))
+            state = None if args.state is None else TreeState(args.state)
+            return asyncio.run(_import(args.db, args.file, state, args.strict))
         if args.command == "stats":
             return asyncio.run(_stats(args.db, args.lang, args.json))
         if args.command == "demo":
@@ -316,12 +321,10 @@ async def _export(args: argparse.Namespace) -> int:
             return 2
         user_id = None
         if args.user is not None:
-            async with db.read() as repo:
-                user = await repo.user_by_id_or_name(str(args.user))
-            if user is None:
+            user_id = await find_member(db, str(args.user))
+            if user_id is None:
                 print(f"grove export: no member {args.user!r} in {args.db}", file=sys.stderr)
                 return 2
-            user_id = user.id
         try:
             options = _export_options(args, user_id)
         except ValueError as exc:
@@ -345,7 +348,7 @@ async def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _import(path: Path, file: Path, state: TreeState, strict: bool) -> int:
+async def _import(path: Path, file: Path, state: TreeState | None, strict: bool) -> int:
     if not file.is_file():
         print(f"grove import: no file {file}", file=sys.stderr)
         return 2
@@ -367,6 +370,7 @@ async def _import(path: Path, file: Path, state: TreeState, strict: bool) -> int
     states = ", ".join(f"{n} {s}" for s, n in sorted(result.by_state.items())) or "none new"
     print(
         f"imported {result.trees} trees ({result.messages} messages: {states}); "
+        f"{result.loose} loose messages; "
         f"{result.already_present} already present; {len(result.errors)} bad line(s) skipped"
     )
     return 1 if result.errors else 0

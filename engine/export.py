@@ -1,90 +1,70 @@
-"""The dataset: oasst-format JSON Lines (reference §8), streamed tree page by tree page.
+"""The dataset out: oasst JSON Lines (reference §8) in OA's own form, streamed tree page by tree page.
 
-Tree mode writes one `ExportMessageTree` per line; message mode (by user, or with a filter that makes
-trees incomplete) writes one `ExportMessageNode` per line without replies.
+Tree mode writes one `ExportMessageTree` per line; message mode (by member, or with a filter that makes trees
+incomplete) writes one `ExportMessageNode` per line without replies, then the loose messages an import kept.
+Whatever an imported file carried beyond Grove's columns is written back as it came (`engine.importer`).
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
+import asyncio
 import json
+import time
+import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from engine.oasst import (
+    IMPORTED_AUTH,
+    NODE_FIELDS,
+    TREE_FIELDS,
+    EmojiEvent,
+    ExportMessageEvent,
+    ExportMessageNode,
+    ExportMessageTree,
+    Ids,
+    LabelValue,
+    RankingEvent,
+    column_node,
+    label_means,
+    member_uuid,
+    ordered,
+    public_member_id,
+    written_back,
+)
 from engine.types import TreeState
 from storage.database import Database
 
-PAGE = 200  # trees per read; memory stays flat whatever the database's size
+__all__ = [
+    "EmojiEvent",
+    "ExportMessageEvent",
+    "ExportMessageNode",
+    "ExportMessageTree",
+    "ExportOptions",
+    "ExportResult",
+    "LabelValue",
+    "RankingEvent",
+    "export",
+    "find_member",
+]
+
+PAGE = 100  # trees (or messages) per read; memory stays flat whatever the database's size
+GZIP_LEVEL = 6
+_YIELD_EVERY = 5  # trees written between two chances for the next page's read (and a bot's other work) to go on
+_PAUSE = 0.00003  # seconds; see _pause
+_NO_LABELS: dict[str, Any] = {}
 
 
-# ------------------------------------------------------------------ the oasst schema (reference §8.1)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LabelValue(_Model):
-    value: float | None = None
-    count: int
-
-
-class EmojiEvent(_Model):
-    type: Literal["emoji"] = "emoji"
-    user_id: str | None = None
-    emoji: str
-
-
-class RankingEvent(_Model):
-    """One ballot on a sibling set, attached to the parent. OA's model requires `ranking`; Grove always writes
-    it, as [] for an "all bad" ballot given without an order (`not_rankable` true, `ranked_message_ids` []).
-    Files from Grove versions that left it out for such ballots still read, as []."""
-
-    type: Literal["ranking"] = "ranking"
-    user_id: str | None = None
-    ranking: list[int] = Field(default_factory=list)
-    ranked_message_ids: list[str]
-    ranking_parent_id: str | None = None
-    message_tree_id: str | None = None
-    not_rankable: bool | None = None
-    shown_message_ids: list[str] | None = None  # Grove: the order the ranker saw, which `ranking` indexes
-
-
-class ExportMessageNode(_Model):
-    message_id: str
-    parent_id: str | None = None
-    user_id: str | None = None
-    created_date: datetime | None = None
-    text: str
-    role: Literal["prompter", "assistant"]
-    lang: str | None = None
-    review_count: int | None = None
-    review_result: bool | None = None
-    deleted: bool | None = None
-    rank: int | None = None
-    synthetic: bool | None = None
-    model_name: str | None = None
-    emojis: dict[str, int] | None = None
-    replies: list[ExportMessageNode] | None = None
-    labels: dict[str, LabelValue] | None = None
-    events: dict[str, list[EmojiEvent | RankingEvent]] | None = None
-    detoxify: dict[str, float] | None = None
-    message_tree_id: str | None = None
-    tree_state: str | None = None
-
-
-class ExportMessageTree(_Model):
-    message_tree_id: str
-    tree_state: str | None = None
-    prompt: ExportMessageNode | None = None
-    origin: str | None = None
+def _pause() -> None:
+    """Leave Python's lock to SQLite's thread for a moment. Without this, a thread as busy as this one hands it
+    over only when it waits on I/O, and takes it back before the other thread wakes up: the next page's read
+    would make no progress while this page is written."""
+    time.sleep(_PAUSE)
 
 
 # ------------------------------------------------------------------ options and result
@@ -118,6 +98,11 @@ class ExportResult:
     mode: str = "trees"
     warnings: list[str] = field(default_factory=list)
 
+    def full(self, options: ExportOptions) -> bool:
+        if options.limit is None:
+            return False
+        return (self.messages if options.message_mode else self.trees) >= options.limit
+
 
 # ------------------------------------------------------------------ export
 
@@ -131,238 +116,425 @@ async def export(
 ) -> ExportResult:
     """Write the selected trees or messages to `out` (gzip when the name ends in .gz)."""
     result = ExportResult(path=out, mode="messages" if options.message_mode else "trees")
-    ids = _Ids(options.anonymize_seed)
-    with _open(out) as f:
+    async with db.read() as repo:
+        seed = await repo.exports.member_seed()
+    w = _Writer(seed, options)
+    with _Sink(out) as sink:
         if options.user is not None:
-            await _export_user(db, f, options, ids, result)
+            await _export_user(db, sink, w, result)
         else:
-            await _export_trees(db, f, options, ids, result, progress)
+            await _export_trees(db, sink, w, result, progress)
+        if options.message_mode:
+            await _export_loose(db, sink, w, result)
     return result
 
 
-def _open(path: Path) -> io.TextIOBase:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "wt", encoding="utf-8")
-    return open(path, "w", encoding="utf-8")  # closed by the caller's with
+async def find_member(db: Database, ident: str) -> int | None:
+    """A member by front-end username (e.g. a Discord id), internal id, or the id exports give them."""
+    async with db.read() as repo:
+        user = await repo.user_by_id_or_name(ident)
+        if user is not None:
+            return user.id
+        seed = await repo.exports.member_seed()
+        members = await repo.exports.member_list()
+    for user_id, auth_method, _ in members:
+        if auth_method != IMPORTED_AUTH and member_uuid(seed, user_id) == ident:
+            return int(user_id)
+    return None
+
+
+@dataclass
+class _Page:
+    trees: list[list[Any]]  # [id, state, imported]
+    messages: str  # JSON arrays, see `storage.exports`
+    labels: str
+    emojis: str
+    rankings: str
+
+
+async def _read_page(db: Database, options: ExportOptions, after: str) -> _Page | None:
+    """The next page of trees after `after` with all the export needs of them: one statement."""
+    async with db.read() as repo:
+        trees, messages, labels, emojis, rankings = await repo.exports.page(
+            states=options.states,
+            lang=options.lang,
+            after=after,
+            limit=PAGE,
+            labels=options.labels,
+            events=options.events,
+        )
+    page = json.loads(trees)
+    return _Page(page, messages, labels, emojis, rankings) if page else None
 
 
 async def _export_trees(
-    db: Database,
-    f: io.TextIOBase,
-    options: ExportOptions,
-    ids: _Ids,
-    result: ExportResult,
-    progress: Callable[[int], None] | None,
+    db: Database, sink: _Sink, w: _Writer, result: ExportResult, progress: Callable[[int], None] | None
 ) -> None:
-    after = ""
+    """Page after page; the next page is read while this one is written (the loop yields now and then, so the
+    read's statements go on in SQLite's thread meanwhile)."""
+    options = w.options
     seen = 0
-    while True:
-        async with db.read() as repo:
-            page = await repo.exports.tree_page(states=options.states, lang=options.lang, after=after, limit=PAGE)
-            if not page:
+    ahead: asyncio.Future[_Page | None] = asyncio.ensure_future(_read_page(db, options, ""))
+    try:
+        while not result.full(options):
+            page = await ahead
+            if page is None:
                 return
-            after = page[-1][0]
-            messages = await repo.exports.messages([t for t, _ in page])
-            by_tree: dict[str, list[dict[str, Any]]] = {}
-            for m in messages:
-                by_tree.setdefault(m["tree_id"], []).append(m)
-            chosen = {t: _select(by_tree.get(t, []), options) for t, _ in page}
-            wanted = [m["id"] for ms in chosen.values() if ms is not None for m in ms]
-            labels = await repo.exports.labels(wanted) if options.labels else {}
-            emojis = await repo.exports.emoji_events(wanted) if options.events else {}
-            rankings = await repo.exports.ranking_events(wanted) if options.events else {}
-        for tree_id, state in page:
-            selected = chosen[tree_id]
-            if selected is None:
-                continue
-            nodes = {m["id"]: _node(m, options, ids, labels, emojis, rankings) for m in selected}
-            if options.message_mode:
-                for m in selected:
-                    if options.limit is not None and result.messages >= options.limit:
-                        return
-                    _write(f, nodes[m["id"]])
-                    result.messages += 1
-                continue
-            if options.limit is not None and result.trees >= options.limit:
-                return
-            root = next((m for m in selected if m["parent_id"] is None), None)
-            if root is None:
-                result.skipped_trees += 1
-                continue
-            written = _assemble(selected, nodes, options)
-            _write(f, {"message_tree_id": ids.message(tree_id), "tree_state": state, "prompt": nodes[root["id"]]})
-            result.trees += 1
-            result.messages += written
-        seen += len(page)
-        if progress:
-            progress(seen)
+            messages = json.loads(page.messages)
+            emojis, rankings = json.loads(page.emojis), json.loads(page.rankings)
+            await w.meet(db, [m[2] for m in messages] + [e[1]["user_id"] for e in emojis + rankings])
+            ahead = asyncio.ensure_future(_read_page(db, options, page.trees[-1][0]))
+            w.load_page(json.loads(page.labels), emojis, rankings)
+            by_tree: dict[str, list[list[Any]]] = {}
+            for row in messages:
+                by_tree.setdefault(row[15], []).append(row)
+            lines: list[str] = []
+            for i, (tree_id, state, imported) in enumerate(page.trees):
+                if result.full(options):
+                    break
+                if i % _YIELD_EVERY == 0:  # the next page's read goes on, and so does a bot running this
+                    if not ahead.done():
+                        _pause()
+                    await asyncio.sleep(0)
+                selected = w.select(by_tree.get(tree_id, ()))
+                if selected is None:
+                    continue
+                if options.message_mode:
+                    for row in selected:
+                        if result.full(options):
+                            break
+                        lines.append(w.line(w.node(row, replies=False)))
+                        result.messages += 1
+                    continue
+                tree = w.tree(tree_id, state, imported, selected)
+                if tree is None:
+                    result.skipped_trees += 1
+                    continue
+                lines.append(w.line(tree[0]))
+                result.trees += 1
+                result.messages += tree[1]
+            sink.write("".join(lines))
+            seen += len(page.trees)
+            if progress:
+                progress(seen)
+    finally:
+        await ahead  # a read never stops half way: its transaction ends before the export returns
 
 
-async def _export_user(db: Database, f: io.TextIOBase, options: ExportOptions, ids: _Ids, result: ExportResult) -> None:
+async def _export_user(db: Database, sink: _Sink, w: _Writer, result: ExportResult) -> None:
+    options = w.options
+    assert options.user is not None
     after = ""
-    while True:
+    while not result.full(options):
         async with db.read() as repo:
-            rows = await repo.exports.user_messages(options.user or 0, after, PAGE)
+            q = repo.exports
+            rows = json.loads(await q.user_messages(options.user, after, PAGE))
             if not rows:
                 return
-            after = rows[-1]["id"]
+            after = rows[-1][0]
             rows = [
                 m
                 for m in rows
-                if (options.states is None or m["tree_state"] in options.states)
-                and (options.lang is None or m["lang"] == options.lang)
-                and _keep(m, options)
+                if (options.states is None or m[16] in options.states)
+                and (options.lang is None or m[6] == options.lang)
+                and w.synthetic_tree_ok(bool(m[17]))
             ]
-            wanted = [m["id"] for m in rows]
-            labels = await repo.exports.labels(wanted) if options.labels else {}
-            emojis = await repo.exports.emoji_events(wanted) if options.events else {}
-            rankings = await repo.exports.ranking_events(wanted) if options.events else {}
+            wanted = [m[0] for m in rows]
+            labels = _joined(await q.labels(wanted)) if options.labels else []
+            emojis = _joined(await q.emoji_events(wanted)) if options.events else []
+            rankings = _joined(await q.ranking_events(wanted)) if options.events else []
+        await w.meet(db, [options.user] + [e[1]["user_id"] for e in emojis + rankings])
+        rows = [m for m in rows if w.keep(m)]
+        w.load_page(labels, emojis, rankings)
+        lines = []
         for m in rows:
-            if options.limit is not None and result.messages >= options.limit:
-                return
-            _write(f, _node(m, options, ids, labels, emojis, rankings))
+            if result.full(options):
+                break
+            lines.append(w.line(w.node(m, replies=False)))
             result.messages += 1
+        sink.write("".join(lines))
 
 
-def _keep(m: dict[str, Any], options: ExportOptions) -> bool:
-    """The per-message filters (reference §8.4) and the members' own choice to stay out of the dataset."""
-    if m["author_excluded"]:
-        return False
-    deleted = bool(m["deleted"])
-    if (options.deleted == "exclude" and deleted) or (options.deleted == "only" and not deleted):
-        return False
-    result = m["review_result"]
-    if options.spam == "exclude" and result != 1:
-        return False
-    return not (options.spam == "only" and result != 0)
+def _joined(arrays: list[str]) -> list[list[Any]]:
+    return [item for text in arrays for item in json.loads(text)]
 
 
-def _select(messages: list[dict[str, Any]], options: ExportOptions) -> list[dict[str, Any]] | None:
-    """The messages of one tree to write, or None when the synthetic filter drops the whole tree."""
-    has_synthetic = any(m["synthetic"] for m in messages)
-    if (options.synthetic == "exclude" and has_synthetic) or (options.synthetic == "only" and not has_synthetic):
-        return None
-    return [m for m in messages if _keep(m, options)]
+async def _export_loose(db: Database, sink: _Sink, w: _Writer, result: ExportResult) -> None:
+    """Messages imported without their tree: written back as they came, if the message filters keep them."""
+    options = w.options
+    after = 0
+    while not result.full(options):
+        async with db.read() as repo:
+            rows = await repo.exports.loose_messages(user_id=options.user, after=after, limit=PAGE)
+        if not rows:
+            return
+        after = rows[-1][0]
+        lines = []
+        for _, node, lang, tree_state, deleted, review_result, synthetic, excluded in rows:
+            if result.full(options):
+                break
+            if excluded or not w.message_ok(bool(deleted), review_result):
+                continue
+            if (options.lang is not None and lang not in (None, options.lang)) or (
+                tree_state is not None and options.states is not None and tree_state not in options.states
+            ):
+                continue
+            if options.synthetic == "exclude" and synthetic:  # no tree to look at: the message itself decides
+                continue
+            lines.append(w.line(w.loose(json.loads(node))))
+            result.messages += 1
+        sink.write("".join(lines))
 
 
-def _assemble(selected: list[dict[str, Any]], nodes: dict[str, dict[str, Any]], options: ExportOptions) -> int:
-    """Nest replies under their parents, best rank first, unranked last; returns the messages reachable."""
-    children: dict[str, list[dict[str, Any]]] = {}
-    for m in selected:
-        if m["parent_id"] is not None and m["parent_id"] in nodes:
-            children.setdefault(m["parent_id"], []).append(m)
-    reachable = 0
-    stack = [next(m for m in selected if m["parent_id"] is None)]
-    while stack:
-        m = stack.pop()
-        reachable += 1
-        kids = sorted(children.get(m["id"], []), key=lambda c: (c["rank"] is None, c["rank"] or 0))
-        if options.prompts_only:
-            continue
-        if kids:
-            nodes[m["id"]]["replies"] = [nodes[c["id"]] for c in kids]
-        stack.extend(kids)
-    return 1 if options.prompts_only else reachable
+# ------------------------------------------------------------------ one page's nodes
 
 
-def _node(
-    m: dict[str, Any],
-    options: ExportOptions,
-    ids: _Ids,
-    labels: dict[str, list[dict[str, float]]],
-    emojis: dict[str, list[tuple[int, str]]],
-    rankings: dict[str, list[dict[str, Any]]],
-) -> dict[str, Any]:
-    review_count = m["review_count"]
-    result = m["review_result"]
-    node: dict[str, Any] = {
-        "message_id": ids.message(m["id"]),
-        "parent_id": ids.message(m["parent_id"]) if m["parent_id"] else None,
-        "user_id": ids.user(m["user_id"]),
-        "created_date": datetime.fromtimestamp(m["created_at"], UTC).isoformat(),
-        "text": m["text"],
-        "role": m["role"],
-        "lang": m["lang"],
-        "review_count": review_count,
-        # A verdict is shown once it exists or enough reviews were made (reference §8.2).
-        "review_result": bool(result) if result is not None and (result or review_count > 2) else None,
-        "deleted": bool(m["deleted"]),
-        "rank": m["rank"],
-        "synthetic": bool(m["synthetic"]),
-        "model_name": m["model_name"],
-        "emojis": json.loads(m["emojis"]) or None,
-    }
-    if options.labels and m["id"] in labels:
-        node["labels"] = _label_means(labels[m["id"]]) or None
-    if options.events:
-        events: dict[str, list[dict[str, Any]]] = {}
-        for user_id, emoji in emojis.get(m["id"], []):
-            events.setdefault("emoji", []).append({"type": "emoji", "user_id": ids.user(user_id), "emoji": emoji})
-        for r in rankings.get(m["id"], []):
-            events.setdefault("ranking", []).append(_ranking_event(r, ids))
-        node["events"] = events or None
-    return node
+class _Writer:
+    """Turns rows into oasst nodes and lines under one set of options; holds the page's labels and events."""
+
+    def __init__(self, seed: str, options: ExportOptions) -> None:
+        self.seed = seed  # the database's member seed
+        self.options = options
+        self.ids = Ids(options.anonymize_seed)
+        self._members: dict[int, str | None] = {}  # member id -> the user_id exports give them
+        self._excluded: dict[int, bool] = {}  # member id -> whether they left the dataset
+        self.labels: dict[str, dict[str, Any]] = {}
+        self._means: dict[str, dict[str, Any]] = {}  # label rows (as text) -> their means: many messages share them
+        self.emojis: dict[str, list[dict[str, Any]]] = {}
+        self.rankings: dict[str, list[dict[str, Any]]] = {}
+        self._tree_mode_replies = not options.message_mode and not options.prompts_only
+
+    # filters (reference §8.4) and the members' own choice to stay out of the dataset
+
+    def message_ok(self, deleted: bool, result: int | None) -> bool:
+        o = self.options
+        if (o.deleted == "exclude" and deleted) or (o.deleted == "only" and not deleted):
+            return False
+        if o.spam == "exclude" and result != 1:
+            return False
+        return not (o.spam == "only" and result != 0)
+
+    def keep(self, m: list[Any]) -> bool:
+        return not self._excluded[m[2]] and self.message_ok(bool(m[9]), m[8])
+
+    def synthetic_tree_ok(self, has_synthetic: bool) -> bool:
+        o = self.options
+        return not ((o.synthetic == "exclude" and has_synthetic) or (o.synthetic == "only" and not has_synthetic))
+
+    def select(self, rows: Iterable[list[Any]]) -> list[list[Any]] | None:
+        """The messages of one tree to write, or None when the synthetic filter drops the whole tree."""
+        rows = list(rows)
+        if not self.synthetic_tree_ok(any(m[11] for m in rows)):
+            return None
+        return [m for m in rows if self.keep(m)]
+
+    # members
+
+    async def meet(self, db: Database, user_ids: list[int]) -> None:
+        """Learn the members named by a page that this export has not met yet: their exported id, and whether
+        they left the dataset (as of the first page that names them)."""
+        new = sorted(set(user_ids) - self._members.keys())
+        if not new:
+            return
+        async with db.read() as repo:
+            arrays = await repo.exports.members(new)
+        for user_id, auth_method, username, excluded in _joined(arrays):
+            self._members[user_id] = public_member_id(self.seed, user_id, auth_method, username)
+            self._excluded[user_id] = bool(excluded)
+
+    # a page's labels and events, by message
+
+    def load_page(self, labels: list[list[Any]], emojis: list[list[Any]], rankings: list[list[Any]]) -> None:
+        """A page's label rows and events, by message (see `storage.exports` for their fields)."""
+        self.labels, self.emojis, self.rankings = {}, {}, {}
+        means = self._means
+        if len(means) > 10_000:
+            means.clear()
+        for message_id, rows in labels:
+            found = means.get(rows)
+            if found is None:
+                found = means[rows] = label_means(json.loads(rows))
+            self.labels[message_id] = found
+        # Events come as OA writes them (an "all bad" ballot without an order has `ranking` [] and
+        # `ranked_message_ids` [], `not_rankable` only when true), with the member's internal id to replace.
+        members = self._members
+        for by_message, items in ((self.emojis, emojis), (self.rankings, rankings)):
+            for message_id, event in items:
+                who = members[event["user_id"]]
+                if who is None:
+                    del event["user_id"]
+                else:
+                    event["user_id"] = who
+                by_message.setdefault(message_id, []).append(event)
+
+    # nodes
+
+    def node(self, m: list[Any], *, replies: bool) -> dict[str, Any]:
+        """The node of message `m` (see `storage.exports` for its fields)."""
+        mid, imported = m[0], m[14]
+        node = column_node(
+            mid,
+            m[1],
+            self._members[m[2]],
+            m[3],
+            m[4],
+            m[5],
+            m[6],
+            m[7],
+            m[8],
+            m[9],
+            m[10],
+            m[11],
+            m[12],
+            m[13] or None,
+        )
+        if imported is not None:
+            node = written_back(node, imported)
+        if replies:
+            node["replies"] = []
+        o = self.options
+        if o.labels:
+            node["labels"] = self._labels(mid, imported)
+        if o.events:
+            events = self._events(mid, imported)
+            if events:
+                node["events"] = events
+        if imported is not None:
+            node = ordered(node, imported.get("order"), NODE_FIELDS)
+        if self.ids.seed is not None:
+            self.ids.node_fields(node)
+        return node
+
+    def _labels(self, message_id: str, imported: dict[str, Any] | None) -> dict[str, Any]:
+        """Label means and counts over every label row of the message, in OA's label order; an imported
+        message's means and counts as the file gave them, joined by any labels given here since."""
+        here = self.labels.get(message_id, _NO_LABELS)  # shared by messages with the same rows: never changed
+        if imported is None or not isinstance(imported.get("labels"), dict):
+            return here
+        out: dict[str, Any] = {}
+        rest = dict(here)
+        for name, given in imported["labels"].items():
+            mine = rest.pop(name, None)
+            if mine is not None and isinstance(given, dict) and isinstance(given.get("value"), (int, float)):
+                n = given.get("count", 0) + mine["count"]
+                total = given["value"] * given.get("count", 0) + mine["value"] * mine["count"]
+                given = {**given, "value": total / n, "count": n}
+            out[name] = given
+        out.update(rest)
+        return out
+
+    def _events(self, message_id: str, imported: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+        """The events an imported message came with (as they came), then the emojis and ballots given here."""
+        ids = self.ids
+        out: dict[str, list[dict[str, Any]]] = {}
+        emojis, ballots = self.emojis.get(message_id), self.rankings.get(message_id)
+        if imported is None and ids.seed is None:  # the common case, without copies
+            if emojis:
+                out["emoji"] = emojis
+            if ballots:
+                out["ranking"] = ballots
+            return out
+        if imported is not None and isinstance(imported.get("events"), dict):
+            for kind, items in imported["events"].items():
+                out[kind] = [ids.event(e) for e in items]
+        for kind, items in (("emoji", emojis), ("ranking", ballots)):
+            if items:
+                out.setdefault(kind, []).extend(ids.event(e) for e in items)
+        return out
+
+    def loose(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A loose message's line as it came, with labels and events as the options ask."""
+        o = self.options
+        node = {k: v for k, v in raw.items() if k not in ("labels", "events")}
+        if o.labels:
+            node["labels"] = raw["labels"] if isinstance(raw.get("labels"), dict) else {}
+        if o.events and raw.get("events"):
+            node["events"] = {kind: [self.ids.event(e) for e in items] for kind, items in raw["events"].items()}
+        node = ordered(node, list(raw), NODE_FIELDS)
+        self.ids.node_fields(node)
+        return node
+
+    def tree(
+        self, tree_id: str, state: str, imported: dict[str, Any] | None, selected: list[list[Any]]
+    ) -> tuple[dict[str, Any], int] | None:
+        """One tree line and the number of messages in it, or None when the filters removed its prompt."""
+        root = next((m for m in selected if m[1] is None), None)
+        if root is None:
+            return None
+        replies = self._tree_mode_replies
+        nodes = {m[0]: self.node(m, replies=replies) for m in selected}
+        written = 1
+        if replies:
+            positions = {m[0]: m[14].get("pos", _LAST) for m in selected if m[14] is not None}
+            children: dict[str, list[list[Any]]] = {}
+            for m in selected:
+                if m[1] is not None and m[1] in nodes:
+                    children.setdefault(m[1], []).append(m)
+            stack = [root]
+            while stack:
+                m = stack.pop()
+                kids = children.get(m[0])
+                if not kids:
+                    continue
+                if len(kids) > 1:
+                    kids.sort(key=lambda c: (c[10] is None, c[10] or 0, positions.get(c[0], _LAST)))
+                nodes[m[0]]["replies"] = [nodes[c[0]] for c in kids]
+                written += len(kids)
+                stack.extend(kids)
+        line: dict[str, Any] = {"message_tree_id": tree_id, "tree_state": state, "prompt": nodes[root[0]]}
+        if imported is not None:
+            line = ordered(written_back(line, imported), imported.get("order"), TREE_FIELDS)
+        if self.ids.seed is not None and isinstance(line.get("message_tree_id"), str):
+            line["message_tree_id"] = self.ids.message(line["message_tree_id"])
+        return line, written
+
+    @staticmethod
+    def line(obj: dict[str, Any]) -> str:
+        return _encode(obj) + "\n"
 
 
-def _ranking_event(r: dict[str, Any], ids: _Ids) -> dict[str, Any]:
-    """A ballot as an oasst ranking event. An "all bad" ballot without an order has `ranking` [] and
-    `ranked_message_ids` [] (both always present: OA's event model requires them) and `not_rankable` true; it
-    counted toward the set's required rankings but not toward its consensus ranks."""
-    order = json.loads(r["ranking"]) if r["ranking"] is not None else []
-    return {
-        "type": "ranking",
-        "user_id": ids.user(r["user_id"]),
-        "ranking": order,
-        "ranked_message_ids": [ids.message(i) for i in json.loads(r["ranked_ids"])],
-        "ranking_parent_id": ids.message(r["parent_id"]),
-        "message_tree_id": ids.message(r["tree_id"]),
-        "not_rankable": bool(r["not_rankable"]),
-        "shown_message_ids": [ids.message(i) for i in json.loads(r["shown_ids"])],
-    }
+_LAST = 1 << 62
+# As OA's json.dump writes (ASCII, ", " and ": " separators); nodes share label objects, never in a cycle.
+_encode = json.JSONEncoder(check_circular=False).encode
 
 
-def _label_means(rows: Iterable[dict[str, float]]) -> dict[str, dict[str, Any]]:
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for row in rows:
-        for name, value in row.items():
-            sums[name] = sums.get(name, 0.0) + value
-            counts[name] = counts.get(name, 0) + 1
-    return {name: {"value": sums[name] / counts[name], "count": counts[name]} for name in sorted(sums)}
+# ------------------------------------------------------------------ the file
 
 
-def _write(f: io.TextIOBase, obj: dict[str, Any]) -> None:
-    f.write(json.dumps(_drop_nulls(obj), ensure_ascii=False))
-    f.write("\n")
+class _Sink:
+    """The output file, gzip when its name ends in .gz (with no name or time in the header, so the same content
+    gives the same bytes). Encoding, compressing and writing run on a thread of their own."""
 
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "wb")  # closed in __exit__
+        self._zip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if path.name.endswith(".gz") else None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="grove-export")
+        self._pending: deque[Future[None]] = deque()
 
-def _drop_nulls(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _drop_nulls(v) for k, v in obj.items() if v is not None}
-    if isinstance(obj, list):
-        return [_drop_nulls(v) for v in obj]
-    return obj
+    def __enter__(self) -> _Sink:
+        return self
 
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+            if self._zip is not None:
+                self._file.write(self._zip.flush())
+        finally:
+            self._pool.shutdown()
+            self._file.close()
 
-class _Ids:
-    """Identity, or salted sha256 ids that stay consistent everywhere in the file (reference §8.2)."""
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        while len(self._pending) >= 4:  # bounded: memory stays flat
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._put, text))
 
-    def __init__(self, seed: str | None) -> None:
-        self.seed = seed
-        self._cache: dict[tuple[str, str], str] = {}
-
-    def _hash(self, collection: str, value: str) -> str:
-        key = (collection, value)
-        if key not in self._cache:
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[key] = hashlib.sha256(f"{collection}:{value}{self.seed}".encode()).hexdigest()
-        return self._cache[key]
-
-    def message(self, message_id: str) -> str:
-        # Tree ids are their prompt's id, so both hash in the message collection and stay equal.
-        return message_id if self.seed is None else self._hash("message", message_id)
-
-    def user(self, user_id: int) -> str:
-        return str(user_id) if self.seed is None else self._hash("user", str(user_id))
+    def _put(self, text: str) -> None:
+        data = text.encode()
+        if self._zip is not None:
+            data = self._zip.compress(data)
+        if data:
+            self._file.write(data)

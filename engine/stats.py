@@ -10,8 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 from engine.clock import Clock, SystemClock
+from engine.oasst import IMPORTED_AUTH
 from storage.database import Database
-from storage.stats import STAT_COUNTERS
+from storage.stats import STAT_COUNTERS, StatsQueries
 
 
 class TimeFrame(StrEnum):
@@ -129,6 +130,12 @@ class Summary:
         }
 
 
+async def _community(q: StatsQueries, counters: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
+    """The counters of community members only: authors known only from an imported dataset never count."""
+    imported = await q.users_of_auth(IMPORTED_AUTH)
+    return {user_id: c for user_id, c in counters.items() if user_id not in imported}
+
+
 class Stats:
     def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
         self.db = db
@@ -141,7 +148,7 @@ class Stats:
         base = frame_base(frame, now)
         async with self.db.transaction() as repo:
             q = repo.stats
-            counters = await q.counters(base)
+            counters = await _community(q, await q.counters(base))
             rankable = await q.rankable_users()
             rows: list[dict[str, Any]] = [
                 {"user_id": user_id, "leader_score": leader_score(c), **c} for user_id, c in counters.items()
@@ -231,7 +238,7 @@ class Stats:
             q = repo.stats
             trees = await q.tree_counts_by_lang()
             roles = await q.messages_per_role(lang)
-            counters = await q.counters(None)
+            counters = await _community(q, await q.counters(None))
             rankable = await q.rankable_users()
             leaders = sorted(
                 ((leader_score(c), u) for u, c in counters.items() if u in rankable), key=lambda x: (-x[0], x[1])

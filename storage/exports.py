@@ -1,84 +1,162 @@
-"""The export read model: trees, messages, labels and events, streamed in pages."""
+"""The dataset read model: trees, messages, labels, events and loose messages, streamed in pages.
+
+A page's messages, labels and events each come back as one JSON array, built by SQLite: the export reads the
+next page while it writes this one, and SQLite's thread then hardly competes with the writer for Python's
+interpreter (one value per statement instead of one object per cell). Each array's items are arrays whose
+fields are documented on the method; dates come as the text the export writes (a REAL in JSON would lose digits).
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from storage.sql import Queries, chunks, words
+from aiosqlite import Connection, Row
+
+from storage.imports import MemberIds
+from storage.sql import chunks, words
+
+__all__ = ["ExportQueries", "Row"]
 
 
-class ExportQueries(Queries):
-    async def tree_page(
-        self, *, states: Sequence[str] | None, lang: str | None, after: str, limit: int
-    ) -> list[tuple[str, str]]:
-        """(tree id, state) of the next page of trees after `after`, in id order."""
+# A message's creation time as oasst writes it (`engine.oasst.date_text` of `engine.oasst.micros`): whole
+# microseconds (`us`, then `f` past the second, floored as Python floors), ISO 8601 in UTC.
+_US = "CAST(m.created_at * 1000000 + 0.5 AS INTEGER)"
+_F = f"((({_US}) % 1000000 + 1000000) % 1000000)"
+_DATE = f"""strftime('%Y-%m-%dT%H:%M:%S', (({_US}) - {_F}) / 1000000, 'unixepoch')
+            || CASE WHEN {_F} THEN printf('.%06d', {_F}) ELSE '' END || '+00:00'"""
+
+# [id, parent_id, user_id, created_date, text, role, lang, review_count, review_result, deleted, rank, synthetic,
+#  model_name, emojis, imported, tree_id]
+_MESSAGE = f"""json_array(m.id, m.parent_id, m.user_id, {_DATE}, m.text, m.role, m.lang, m.review_count,
+                          m.review_result, m.deleted, m.rank, m.synthetic, m.model_name, json(m.emojis),
+                          json(m.imported), m.tree_id)"""
+# [parent_id, the ranking event as oasst writes it (`user_id` still the member's internal id)]
+_BALLOT = """json_array(r.parent_id, json_remove(
+                 json_object('type', 'ranking', 'user_id', r.user_id, 'ranking', json(coalesce(r.ranking, '[]')),
+                             'ranked_message_ids', json(r.ranked_ids), 'ranking_parent_id', r.parent_id,
+                             'message_tree_id', r.tree_id, 'not_rankable', json('true'),
+                             'shown_message_ids', json(r.shown_ids)),
+                 CASE WHEN r.not_rankable THEN '$.none' ELSE '$.not_rankable' END))"""
+# [message_id, the emoji event as oasst writes it (`user_id` still the member's internal id)]
+_EMOJI = "json_array(e.message_id, json_object('type', 'emoji', 'user_id', e.user_id, 'emoji', e.emoji))"
+# [message_id, "[labels JSON, labels JSON, ...]" (every label row of the message, as text)]
+_LABELS = "json_array(message_id, '[' || group_concat(labels, ',') || ']') AS item"
+# [id, auth_method, username, whether they left the dataset]
+_MEMBER = "json_array(u.id, u.auth_method, u.username, u.dataset_opt_out = 1 OR u.deleted = 1)"
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+class ExportQueries(MemberIds):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+
+    async def _json(self, sql: str, params: Sequence[Any]) -> str:
+        return str(await self._scalar(sql, tuple(params)) or "[]")
+
+    async def page(
+        self, *, states: Sequence[str] | None, lang: str | None, after: str, limit: int, labels: bool, events: bool
+    ) -> tuple[str, str, str, str, str]:
+        """The next `limit` trees after `after` (in id order) and what an export writes of them, in one statement:
+        JSON arrays of the trees ([id, state, imported]), of their messages (by tree, depth, date and id; see
+        `_MESSAGE`) and, when asked for, of their label rows (by message; `_LABELS`), emojis (by message, date and
+        member; `_EMOJI`) and ballots (by parent, date and task; `_BALLOT`). The members they name: `members`."""
         conds, params = ["id > ?"], [after]
         if states is not None:
             conds.append(f"state IN {words(states)}")
         if lang is not None:
             conds.append("lang = ?")
             params.append(lang)
-        rows = await self._all(
-            f"SELECT id, state FROM trees WHERE {' AND '.join(conds)} ORDER BY id LIMIT ?", (*params, limit)
+        none = "'[]'"
+        in_page = "m.tree_id IN (SELECT id FROM page)"
+        label_rows = f"""(SELECT json_group_array(json(item)) FROM (
+                SELECT {_LABELS} FROM messages m JOIN labels l ON l.message_id = m.id
+                WHERE {in_page} GROUP BY l.message_id))"""
+        emojis = f"""(SELECT json_group_array({_EMOJI}) FROM (
+                SELECT e.* FROM messages m JOIN message_emojis e ON e.message_id = m.id
+                WHERE {in_page} ORDER BY e.message_id, e.created_at, e.user_id) e)"""
+        ballots = f"""(SELECT json_group_array({_BALLOT}) FROM (
+                SELECT r.* FROM messages m JOIN rankings r ON r.parent_id = m.id
+                WHERE {in_page} ORDER BY r.parent_id, r.created_at, r.task_id) r)"""
+        row = await self._one(
+            f"""WITH page AS MATERIALIZED (
+                    SELECT id, state, imported FROM trees WHERE {" AND ".join(conds)} ORDER BY id LIMIT ?)
+                SELECT (SELECT json_group_array(json_array(id, state, json(imported))) FROM page),
+                       (SELECT json_group_array({_MESSAGE}) FROM (
+                            SELECT * FROM messages WHERE tree_id IN (SELECT id FROM page)
+                            ORDER BY tree_id, depth, created_at, id) m),
+                       {label_rows if labels else none}, {emojis if events else none}, {ballots if events else none}""",
+            (*params, limit),
         )
-        return [(r[0], r[1]) for r in rows]
+        assert row is not None
+        texts = tuple(str(v) if v is not None else "[]" for v in row)
+        return texts[0], texts[1], texts[2], texts[3], texts[4]
 
-    async def messages(self, tree_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Every message of the given trees, with whether its author left the dataset."""
-        if not tree_ids:
-            return []
-        rows = await self._all(
-            f"""SELECT m.*, (u.dataset_opt_out = 1 OR u.deleted = 1) AS author_excluded
-                FROM messages m JOIN users u ON u.id = m.user_id
-                WHERE m.tree_id IN ({",".join("?" * len(tree_ids))})
-                ORDER BY m.tree_id, m.depth, m.created_at, m.id""",
-            tuple(tree_ids),
-        )
-        return [dict(r) for r in rows]
+    async def members(self, user_ids: Sequence[int]) -> list[str]:
+        """The given members (see `_MEMBER`), one JSON array per chunk of ids."""
+        return [
+            await self._json(f"SELECT json_group_array({_MEMBER}) FROM users u WHERE u.id IN ({_marks(c)})", c)
+            for c in chunks(user_ids)
+        ]
 
-    async def user_messages(self, user_id: int, after: str, limit: int) -> list[dict[str, Any]]:
-        rows = await self._all(
-            """SELECT m.*, (u.dataset_opt_out = 1 OR u.deleted = 1) AS author_excluded, t.state AS tree_state
-               FROM messages m JOIN users u ON u.id = m.user_id JOIN trees t ON t.id = m.tree_id
-               WHERE m.user_id = ? AND m.id > ? ORDER BY m.id LIMIT ?""",
+    async def user_messages(self, user_id: int, after: str, limit: int) -> str:
+        """One member's messages after `after`, by id: the fields of `_MESSAGE`, then their tree's state and
+        whether their tree holds a synthetic message."""
+        return await self._json(
+            f"""SELECT json_group_array(json_insert({_MESSAGE},
+                       '$[#]', (SELECT t.state FROM trees t WHERE t.id = m.tree_id),
+                       '$[#]', EXISTS (SELECT 1 FROM messages s WHERE s.tree_id = m.tree_id AND s.synthetic = 1)))
+                FROM (SELECT * FROM messages WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?) m""",
             (user_id, after, limit),
         )
-        return [dict(r) for r in rows]
 
-    async def labels(self, message_ids: Sequence[str]) -> dict[str, list[dict[str, float]]]:
-        """message id -> the label values of every label row on it (reviews, free labels and reports)."""
-        out: dict[str, list[dict[str, float]]] = {}
-        for chunk in chunks(message_ids):
-            rows = await self._all(
-                f"SELECT message_id, labels FROM labels WHERE message_id IN ({','.join('?' * len(chunk))})",
-                tuple(chunk),
+    async def labels(self, message_ids: Sequence[str]) -> list[str]:
+        """The label rows of the given messages, by message (`_LABELS`), one JSON array per chunk of ids."""
+        return [
+            await self._json(
+                f"""SELECT json_group_array(json(item)) FROM (
+                        SELECT {_LABELS} FROM labels WHERE message_id IN ({_marks(chunk)}) GROUP BY message_id)""",
+                chunk,
             )
-            for message_id, labels in rows:
-                out.setdefault(message_id, []).append(json.loads(labels))
-        return out
+            for chunk in chunks(message_ids)
+        ]
 
-    async def emoji_events(self, message_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
-        out: dict[str, list[tuple[int, str]]] = {}
-        for chunk in chunks(message_ids):
-            rows = await self._all(
-                f"""SELECT message_id, user_id, emoji FROM message_emojis
-                    WHERE message_id IN ({",".join("?" * len(chunk))}) ORDER BY message_id, created_at, user_id""",
-                tuple(chunk),
+    async def emoji_events(self, message_ids: Sequence[str]) -> list[str]:
+        """The emojis on the given messages, by message, date and member (`_EMOJI`)."""
+        return [
+            await self._json(
+                f"""SELECT json_group_array({_EMOJI}) FROM (
+                        SELECT * FROM message_emojis WHERE message_id IN ({_marks(chunk)})
+                        ORDER BY message_id, created_at, user_id) e""",
+                chunk,
             )
-            for message_id, user_id, emoji in rows:
-                out.setdefault(message_id, []).append((user_id, emoji))
-        return out
+            for chunk in chunks(message_ids)
+        ]
 
-    async def ranking_events(self, parent_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for chunk in chunks(parent_ids):
-            rows = await self._all(
-                f"""SELECT * FROM rankings WHERE parent_id IN ({",".join("?" * len(chunk))})
-                    ORDER BY parent_id, created_at, task_id""",
-                tuple(chunk),
+    async def ranking_events(self, parent_ids: Sequence[str]) -> list[str]:
+        """The ballots on the given parents, by parent, date and task (`_BALLOT`)."""
+        return [
+            await self._json(
+                f"""SELECT json_group_array({_BALLOT}) FROM (
+                        SELECT * FROM rankings WHERE parent_id IN ({_marks(chunk)})
+                        ORDER BY parent_id, created_at, task_id) r""",
+                chunk,
             )
-            for r in rows:
-                out.setdefault(r["parent_id"], []).append(dict(r))
-        return out
+            for chunk in chunks(parent_ids)
+        ]
+
+    async def loose_messages(self, *, user_id: int | None, after: int, limit: int) -> list[Row]:
+        """The next loose messages (imported without their tree) after row `after`, in import order:
+        (row, node JSON, lang, tree_state, deleted, review_result, synthetic, author_excluded)."""
+        where = "l.rowid > ?" if user_id is None else "l.user_id = ? AND l.rowid > ?"
+        params: tuple[int, ...] = (after,) if user_id is None else (user_id, after)
+        return await self._all(
+            f"""SELECT l.rowid, l.node, l.lang, l.tree_state, l.deleted, l.review_result, l.synthetic,
+                       (u.dataset_opt_out = 1 OR u.deleted = 1)
+                FROM loose_messages l JOIN users u ON u.id = l.user_id
+                WHERE {where} ORDER BY l.rowid LIMIT ?""",
+            (*params, limit),
+        )

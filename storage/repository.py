@@ -17,6 +17,7 @@ from engine.records import TreeRow, UserRow
 from storage.exports import ExportQueries
 from storage.guilds import GuildQueries
 from storage.handout import HandOutQueries
+from storage.imports import ImportWrites
 from storage.jobs import JobRuns
 from storage.messages import MessageWrites
 from storage.rows import tree_from, user_from
@@ -32,6 +33,7 @@ class Repository(MessageWrites, TaskWrites):
         self.stats = StatsQueries(conn)
         self.guilds = GuildQueries(conn)
         self.jobs = JobRuns(conn)
+        self.imports = ImportWrites(conn)  # the dataset's way in: same connection, same unit of work
 
     async def savepoint(self, name: str) -> None:
         await self._run(f"SAVEPOINT {name}")

@@ -99,6 +99,10 @@ class StatsQueries(Queries):
         )
         return {r[0]: r[1] for r in rows}
 
+    async def users_of_auth(self, auth_method: str) -> set[int]:
+        rows = await self._all("SELECT id FROM users WHERE auth_method = ?", (auth_method,))
+        return {r[0] for r in rows}
+
     async def rankable_users(self) -> set[int]:
         rows = await self._all("SELECT id FROM users WHERE show_on_leaderboard = 1 AND enabled = 1 AND deleted = 0")
         return {r[0] for r in rows}

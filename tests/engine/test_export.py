@@ -28,10 +28,10 @@ from benchmarks.bulk import BulkSpec, build
 from bot.cli import main
 from bot.simulation import Community
 from engine import Engine, EngineConfig, FakeClock
-from engine.export import ExportMessageNode, ExportMessageTree
 from engine.records import MessageRow
 from engine.types import Emoji
 from storage.database import Database
+from tests.oasst_format import ExportMessageTree, member_ids, validate_line
 
 SEED = 1
 TARGET = 4
@@ -82,6 +82,7 @@ class Snapshot:
     labels: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     emojis: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     rankings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # parent id -> rows
+    public: dict[int, str | None] = field(default_factory=dict)  # member id -> the user_id exports give them
 
     def accepted(self, m: MessageRow) -> bool:
         """The default per-message filter: accepted, not deleted, author still in the dataset."""
@@ -132,9 +133,10 @@ async def _snapshot(path: Path) -> Snapshot:
                     messages[m.id] = m
                     if m.parent_id is not None:
                         kids.setdefault(m.parent_id, []).append(m)
+        public = await member_ids(db)
     finally:
         await db.close()
-    return Snapshot(trees, messages, kids, users, excluded, labels, emojis, rankings)
+    return Snapshot(trees, messages, kids, users, excluded, labels, emojis, rankings, public)
 
 
 def snapshot(path: Path) -> Snapshot:
@@ -158,20 +160,20 @@ def export(db: Path, out: Path, *args: str) -> int:
 
 
 def tree_lines(path: Path) -> list[dict[str, Any]]:
-    """Every line, validated as an ExportMessageTree, as plain JSON."""
+    """Every line, validated strictly as an ExportMessageTree (tests/oasst_format.py), as plain JSON."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        ExportMessageTree.model_validate_json(line)
-        out.append(json.loads(line))
+        obj = validate_line(line)
+        assert "message_id" not in obj and "prompt" in obj
+        out.append(obj)
     return out
 
 
 def message_lines(path: Path) -> list[dict[str, Any]]:
-    """Every line, validated as an ExportMessageNode without replies, as plain JSON."""
+    """Every line, validated strictly as an ExportMessageNode without replies, as plain JSON."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        ExportMessageNode.model_validate_json(line)
-        obj = json.loads(line)
+        obj = validate_line(line)
         assert "replies" not in obj and "prompt" not in obj
         out.append(obj)
     return out
@@ -225,11 +227,12 @@ def expected_review_result(m: MessageRow) -> bool | None:
     return None
 
 
-def check_node(node: dict[str, Any], m: MessageRow) -> None:
+def check_node(node: dict[str, Any], m: MessageRow, snap: Snapshot) -> None:
     assert node["text"] == m.text
     assert node["role"] == m.role
     assert node["lang"] == m.lang
-    assert node["user_id"] == str(m.user_id)
+    # members are exported under a stable UUID (issue 17: was the internal id as a string)
+    assert node["user_id"] == snap.public[m.user_id] and len(node["user_id"]) == 36
     assert node.get("parent_id") == m.parent_id
     assert node.get("rank") == m.rank
     assert node["deleted"] is m.deleted
@@ -279,7 +282,7 @@ def test_the_default_export_matches_the_database_tree_by_tree(sim_db, sim, tmp_p
         for node, parent in walk(tree["prompt"]):
             m = sim.messages[node["message_id"]]
             assert m.tree_id == tree_id
-            check_node(node, m)
+            check_node(node, m, sim)
             if parent is not None:
                 assert node["parent_id"] == parent["message_id"]
             ranks = [r.get("rank") for r in node.get("replies", [])]
@@ -360,7 +363,7 @@ def test_prompts_only_and_limit(sim_db, sim, tmp_path, capsys):
     assert [t["message_tree_id"] for t in prompts] == [t["message_tree_id"] for t in full]
     for tree in prompts:
         assert "replies" not in tree["prompt"]
-        check_node(tree["prompt"], sim.messages[tree["message_tree_id"]])
+        check_node(tree["prompt"], sim.messages[tree["message_tree_id"]], sim)
 
     limited = _run(sim_db, tmp_path / "two.jsonl", "--limit", "2")
     assert "wrote 2 trees" in capsys.readouterr().out
@@ -383,7 +386,7 @@ def test_spam_only_writes_the_rejected_messages_one_per_line(sim_db, sim, tmp_pa
     }
     assert expected and ids_of(lines) == expected
     for line in lines:
-        check_node(line, sim.messages[line["message_id"]])
+        check_node(line, sim.messages[line["message_id"]], sim)
         assert line["review_result"] is False  # every rejection in the simulation had three reviews
 
     in_ready = message_lines(_run(sim_db, tmp_path / "spam-ready.jsonl", "--spam-only"))
@@ -447,7 +450,7 @@ def test_deleted_messages_are_left_out_unless_asked_for(sim_db, sim, tmp_path):
     assert ids_of(only) == accepted_gone
     for line in only:
         assert line["deleted"] is True
-        check_node(line, after.messages[line["message_id"]])
+        check_node(line, after.messages[line["message_id"]], after)
 
 
 def test_a_member_who_opted_out_is_not_in_the_dataset(sim_db, sim, tmp_path, capsys):
@@ -489,14 +492,14 @@ def test_a_member_who_opted_out_is_not_in_the_dataset(sim_db, sim, tmp_path, cap
     for tree in trees:
         assert shape(tree) == after.expected_tree(tree["message_tree_id"], after.accepted)
     nodes = {n["message_id"] for n in all_nodes(trees)}
-    assert {n["user_id"] for n in all_nodes(trees)}.isdisjoint({str(u) for u in leaving})
+    assert {n["user_id"] for n in all_nodes(trees)}.isdisjoint({after.public[u] for u in leaving})
     assert reply.id not in nodes
     # the answers to their reply vanish with it, whoever wrote them
     assert any(c.id not in nodes for c in sim.kids[reply.id] if c.user_id not in leaving)
 
     # message mode and the by-member export leave them out too
     spam = message_lines(_run(db, tmp_path / "spam.jsonl", "--state", "all", "--spam-only"))
-    assert all(int(m["user_id"]) not in leaving for m in spam)
+    assert all(m["user_id"] not in {after.public[u] for u in leaving} for m in spam)
     capsys.readouterr()
     for user_id in leaving:
         assert message_lines(_run(db, tmp_path / f"user{user_id}.jsonl", "--user", str(user_id))) == []
@@ -568,23 +571,29 @@ def test_events_carry_emojis_and_rankings_on_the_parent(reacted_db, tmp_path):
             m = snap.messages[node["message_id"]]
             events = node.get("events", {})
             assert set(events) <= {"emoji", "ranking"}
-            check_node(node, m)
+            check_node(node, m, snap)
             # one emoji event per per-user emoji row, _skip_* included
             got = Counter((e["user_id"], e["emoji"]) for e in events.get("emoji", []))
             assert all(e["type"] == "emoji" for e in events.get("emoji", []))
-            assert got == Counter((str(u), e) for u, e in snap.emojis.get(m.id, []))
+            assert got == Counter((snap.public[u], e) for u, e in snap.emojis.get(m.id, []))
             emoji_events += sum(got.values())
             # ranking events sit on the parent of the ranked replies
             rows = snap.rankings.get(m.id, [])
             got_rankings = events.get("ranking", [])
             assert len(got_rankings) == len(rows)
             expected = sorted(
-                (str(r["user_id"]), json.loads(r["ranked_ids"]), json.loads(r["shown_ids"]), bool(r["not_rankable"]))
+                (
+                    snap.public[r["user_id"]],
+                    json.loads(r["ranked_ids"]),
+                    json.loads(r["shown_ids"]),
+                    bool(r["not_rankable"]),
+                )
                 for r in rows
             )
             assert (
                 sorted(
-                    (e["user_id"], e["ranked_message_ids"], e["shown_message_ids"], e["not_rankable"])
+                    # OA writes not_rankable only when true (issue 17: was always written)
+                    (e["user_id"], e["ranked_message_ids"], e["shown_message_ids"], e.get("not_rankable", False))
                     for e in got_rankings
                 )
                 == expected
@@ -603,7 +612,8 @@ def test_events_carry_emojis_and_rankings_on_the_parent(reacted_db, tmp_path):
     assert ranking_events > 0 and emoji_events >= len(reactions)
     exported = {n["message_id"]: n for n in all_nodes(trees)}
     for message_id, user_id, emoji in reactions:
-        assert {"type": "emoji", "user_id": str(user_id), "emoji": emoji} in exported[message_id]["events"]["emoji"]
+        event = {"type": "emoji", "user_id": snap.public[user_id], "emoji": emoji}
+        assert event in exported[message_id]["events"]["emoji"]
         assert exported[message_id]["emojis"][emoji] >= 1
     assert sum(len(snap.rankings.get(i, [])) for i in exported) == ranking_events
 
@@ -700,9 +710,9 @@ def test_export_by_member_writes_only_their_messages(sim_db, sim, tmp_path, caps
     assert f"wrote {len(lines)} messages" in capsys.readouterr().out
     expected = {m.id for m in sim.messages.values() if m.user_id == user_id and sim.accepted(m)}
     assert ids_of(lines) == expected and len(expected) > 1
-    assert {line["user_id"] for line in lines} == {str(user_id)}
+    assert {line["user_id"] for line in lines} == {sim.public[user_id]}
     for line in lines:
-        check_node(line, sim.messages[line["message_id"]])
+        check_node(line, sim.messages[line["message_id"]], sim)
     # every tree state, not only exported trees
     assert any(sim.trees[sim.messages[i].tree_id][0] != "ready_for_export" for i in expected)
 

@@ -82,9 +82,11 @@ async def test_importing_twice_adds_nothing(exported, tmp_path):
 async def test_imported_trees_get_their_true_depths(exported, tmp_path):
     db = await Database.open(tmp_path / "depth.sqlite3")
     try:
-        await import_trees(db, exported)
+        result = await import_trees(db, exported)
+        # trees keep the state their line names now (these were exported), not backlog_ranking for all
+        assert result.by_state == {"ready_for_export": result.trees}
         async with db.read() as repo:
-            for tree_id in await repo.tree_ids_in_state("backlog_ranking"):
+            for tree_id in await repo.tree_ids_in_state("ready_for_export"):
                 by_id = {m.id: m for m in await repo.messages_of_tree(tree_id)}
                 for m in by_id.values():
                     assert m.depth == (0 if m.parent_id is None else by_id[m.parent_id].depth + 1)
@@ -141,7 +143,8 @@ def test_cli_reports_bad_lines_and_reads_gzip(exported, tmp_path, capsys):
 async def test_backlog_trees_are_ranked_here_once_activated(exported, tmp_path):
     db = await Database.open(tmp_path / "backlog.sqlite3")
     try:
-        result = await import_trees(db, exported)
+        # each tree would keep its own state (ready_for_export); the option sends them to the backlog instead
+        result = await import_trees(db, exported, state=TreeState.BACKLOG_RANKING)
         assert result.by_state == {"backlog_ranking": result.trees}
         clock = FakeClock(2_000_000_000.0)
         engine = Engine(db, EngineConfig(min_active_rankings_per_lang=1), clock=clock, rng=np.random.default_rng(2))
@@ -173,5 +176,41 @@ async def test_a_default_export_of_imported_synthetic_messages_leaves_them_out(e
         assert reply["message_id"] not in text and "some-model" not in text
         await export(db, tmp_path / "with.jsonl", ExportOptions(synthetic="include"))
         assert reply["message_id"] in (tmp_path / "with.jsonl").read_text()
+    finally:
+        await db.close()
+
+
+async def test_an_imported_tree_in_an_active_state_is_worked_on_here(tmp_path):
+    """A tree imported in `ranking` is active: its sets lack ballots here (imported ballots are kept as events, not
+    counted), so members are handed its rankings."""
+    replies = [
+        {"message_id": f"a{i}", "text": f"answer {i}", "role": "assistant", "review_count": 3, "review_result": True}
+        for i in range(3)
+    ]
+    line = {
+        "message_tree_id": "p",
+        "tree_state": "ranking",
+        "prompt": {
+            "message_id": "p",
+            "user_id": "someone",
+            "text": "a prompt",
+            "role": "prompter",
+            "lang": "en",
+            "review_count": 3,
+            "review_result": True,
+            "replies": replies,
+        },
+    }
+    source = tmp_path / "ranking.jsonl"
+    source.write_text(json.dumps(line) + "\n")
+    db = await Database.open(tmp_path / "active.sqlite3")
+    try:
+        result = await import_trees(db, source)
+        assert result.by_state == {"ranking": 1}
+        assert await check_database(db) == []
+        engine = Engine(db, EngineConfig(), clock=FakeClock(2_000_000_000.0), rng=np.random.default_rng(4))
+        ranker = await engine.ensure_user("test", "ranker")
+        task = await engine.next_task(ranker, "en", TaskType.RANK_ASSISTANT_REPLIES)
+        assert task.tree_id == "p" and sorted(c.id for c in task.candidates) == ["a0", "a1", "a2"]
     finally:
         await db.close()
