@@ -41,8 +41,10 @@ def emoji_key(emoji: discord.PartialEmoji) -> str:
     return "".join(c for c in emoji.name if c != "\ufe0f" and not "\U0001f3fb" <= c <= "\U0001f3ff")
 
 
+# No default_permissions: Grove's moderators include holders of the role set with /config moderator-role and
+# members with Manage Server, whom a Manage Messages gate would hide /mod from. Every /mod command checks the
+# member itself (`require_moderator`) and refuses everyone else with one sentence.
 @app_commands.guild_only()
-@app_commands.default_permissions(manage_messages=True)
 class Moderation(commands.GroupCog, group_name="mod", group_description="Moderator actions, each logged."):
     member_data_held: ClassVar[str] = "feed and mod-queue posts showing the member's messages"
 
