@@ -71,28 +71,24 @@ _RECHECKED = (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING, TreeState.RANK
 async def reconcile(step: Step) -> Reconciled:
     """At start-up and as a job: re-check every active tree under the current configuration (verdicts the
     review counts now reach, trees that now have their size or their rankings), and drop ended leases."""
-    repo = step.repo
-    checked = verdicts = moved = 0
+    repo, cfg = step.repo, step.cfg
+    verdicts = 0
+    for message in await repo.due_verdicts(min(cfg.num_reviews_initial_prompt, cfg.num_reviews_reply)):
+        tree = await step.tree(message.tree_id)
+        if tree.active and tree.state in (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING):
+            if await lifecycle.judge(step, message, tree, message.review_count) is not None:
+                verdicts += 1
+    checked = moved = 0
     for state in _RECHECKED:
         for tree_id in await repo.tree_ids_in_state(state):
-            tree = await repo.tree(tree_id)
-            if tree is None or not tree.active or tree.state != state:
-                continue  # an earlier tree's check moved this one (a backlog activation)
+            tree = await step.tree(tree_id)
+            if not tree.active or tree.state != state:
+                continue  # an earlier check moved this one (a verdict, a backlog activation)
             checked += 1
-            if state in (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING):
-                for message in await repo.messages_of_tree(tree_id):
-                    if message.deleted or message.review_result is not None:
-                        continue
-                    current = await step.tree(tree_id)
-                    if current.state not in (TreeState.INITIAL_PROMPT_REVIEW, TreeState.GROWING):
-                        break
-                    if await lifecycle.judge(step, message, current, message.review_count) is not None:
-                        verdicts += 1
-            current = await step.tree(tree_id)
-            if current.state == TreeState.INITIAL_PROMPT_REVIEW:
+            if state == TreeState.INITIAL_PROMPT_REVIEW:
                 await lifecycle.check_lottery_state(step, tree_id)
             else:
-                await lifecycle.recheck(step, current)
+                await lifecycle.recheck(step, tree)
             if (await step.tree(tree_id)).state != state:
                 moved += 1
     ended = await repo.drop_ended_leases(step.now())

@@ -39,13 +39,15 @@ async def extend(step: Step, row: TaskRow) -> None:
         await step.repo.set_lease(row.id, now + lease_seconds(row.type, step))
 
 
-async def hold(step: Step, row: TaskRow, text: str | None = None) -> None:
-    """Make sure the task holds its slot now: keep a live lease, retake an ended one if the slot is free,
-    else refuse with the member's text given back."""
+async def hold(step: Step, row: TaskRow, text: str | None = None, *, renew: bool = False) -> None:
+    """Make sure the task holds its slot now: keep a live lease (from now on, with `renew`), retake an ended
+    one if the slot is free, else refuse with the member's text given back."""
     if not holds_slot(row):
         return
     now = step.now()
     if live(row, now):
+        if renew:
+            await step.repo.set_lease(row.id, now + lease_seconds(row.type, step))
         return
     if not await slot_free(step, row):
         raise errors.TaskSlotTaken(text=text)

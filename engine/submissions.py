@@ -233,9 +233,7 @@ async def resume(step: Step, task_id: str, user_id: int) -> TaskRow:
     """Take an open task up again: it must still be answerable and its slot still (or again) free."""
     row = await step.own_task(task_id, user_id)
     step.check_open(row)
-    await leases.hold(step, row, row.draft)
-    if leases.holds_slot(row):
-        await step.repo.set_lease(row.id, step.now() + leases.lease_seconds(row.type, step))
+    await leases.hold(step, row, row.draft, renew=True)
     refreshed = await step.repo.task(row.id)
     assert refreshed is not None
     return refreshed

@@ -147,6 +147,18 @@ class MessageWrites(Queries):
         )
         return [r[0] for r in rows]
 
+    async def due_verdicts(self, min_reviews: int) -> list[MessageRow]:
+        """Undeleted messages without a verdict but with at least `min_reviews` reviews, in active trees that
+        are still reviewing (what a lowered review threshold leaves waiting); prompts first, by id."""
+        rows = await self._all(
+            """SELECT m.* FROM trees t JOIN messages m ON m.tree_id = t.id
+               WHERE t.state IN ('initial_prompt_review', 'growing') AND t.active = 1
+                 AND m.deleted = 0 AND m.review_result IS NULL AND m.review_count >= ?
+               ORDER BY m.depth, m.id""",
+            (min_reviews,),
+        )
+        return [message_from(r) for r in rows]
+
     async def live_size(self, tree_id: str) -> int:
         """The tree's messages that count toward its goal: undeleted and not rejected."""
         return await self._int(
