@@ -19,13 +19,23 @@ from engine.engine import Engine
 from engine.events import Event
 from engine.guilds import GuildSettings
 from engine.stats import Stats
+from engine.types import DEFAULT_COMMUNITY
 from storage.database import Database
 
 log = logging.getLogger("grove")
 
 # The error handler first: it installs the command tree's on_error before any command exists; then the translator
 # (`cogs.translator`: the commands in every interface language), which every sync uses for their localisations.
-EXTENSIONS = ("cogs.errors", "cogs.translator", "cogs.tasks", "cogs.moderation", "cogs.admin", "cogs.community")
+EXTENSIONS = (
+    "cogs.errors",
+    "cogs.consent",  # the consent card, the error handler's answer to ConsentRequired
+    "cogs.translator",
+    "cogs.tasks",
+    "cogs.moderation",
+    "cogs.admin",
+    "cogs.community",
+    "cogs.history",
+)
 EVENTS = "grove_"  # engine events become discord.py events "grove_<name>" (cogs listen to "on_grove_<name>")
 EVENT_GRACE = 10.0  # seconds `close` waits for event handlers still running
 
@@ -70,6 +80,8 @@ class Grove(commands.Bot):
         self._start_jobs = start_jobs
         self._extensions = extensions
         self._member_ids: dict[int, int] = {}
+        self._communities: dict[int, int] = {}  # guild id -> community id (changed only by `join_community`)
+        self._homes: dict[int, int] = {}  # Discord user id -> home community, as last written
         self.ui_locales: dict[int, str | None] = {}  # Discord user id -> interface locale chosen (`cogs.i18n`)
         self._opened = False
 
@@ -97,7 +109,15 @@ class Grove(commands.Bot):
         self.stats = Stats(self.db, clock=self.clock)
         for name in self._extensions:
             await self.load_extension(name)
-        self.jobs = jobs(self.engine, self.stats, self.config.scheduler)
+        self.jobs = [
+            *jobs(self.engine, self.stats, self.config.scheduler),
+            Job(
+                "notifications",
+                self.config.scheduler.notifications,
+                self.send_notifications,
+                "send due notification DMs",
+            ),
+        ]
         self.job_runner = JobRunner(self.db, self.clock)  # remembers runs, so overdue jobs catch up at start-up
         self.scheduler = await start_scheduler(
             self.jobs, self.config.scheduler, self.job_runner, paused=not self._start_jobs
@@ -156,6 +176,13 @@ class Grove(commands.Bot):
                 return
             await asyncio.wait(pending, timeout=deadline - loop.time())
 
+    # ------------------------------------------------------------------ notifications (cogs.history)
+
+    async def send_notifications(self) -> int:
+        """The scheduled job "notifications": the loaded cog that delivers them sends the DMs that are due."""
+        deliver = getattr(self.get_cog("History"), "deliver_notifications", None)
+        return await deliver() if deliver is not None else 0
+
     # ------------------------------------------------------------------ identity
 
     async def member_id(self, user: discord.abc.User) -> int:
@@ -164,6 +191,48 @@ class Grove(commands.Bot):
         if known is None:
             known = await self.engine.ensure_user("discord", str(user.id), getattr(user, "display_name", ""))
             self._member_ids[user.id] = known
+        return known
+
+    # ------------------------------------------------------------------ communities
+
+    def allowed_in(self, guild_id: int | None) -> bool:
+        """Whether Grove works in this server (`[discord] allowed_guild_ids`); DMs always."""
+        allowed = self.config.discord.allowed_guild_ids
+        return guild_id is None or allowed is None or guild_id in allowed
+
+    async def community_of_guild(self, guild_id: int) -> int:
+        """The community a server's data belongs to (made on its first use; cached)."""
+        known = self._communities.get(guild_id)
+        if known is None:
+            guild = self.get_guild(guild_id)
+            known = await self.settings.community_of(guild_id, guild.name if guild is not None else str(guild_id))
+            self._communities[guild_id] = known
+        return known
+
+    async def join_community(self, guild_id: int, community: int, actor_id: int | None) -> int:
+        """Pool a server into `community` (owners only; the caller checks). Returns its old community."""
+        old = await self.settings.join(guild_id, community, actor_id)
+        self._communities.clear()  # a merge moves other servers' mappings' data too: read them again
+        self._homes.clear()
+        return old
+
+    async def note_home(self, user: discord.abc.User, community: int) -> None:
+        """The server a member last used Grove in becomes their home community (written only on a change)."""
+        if self._homes.get(user.id) == community:
+            return
+        member = await self.member_id(user)
+        if self._homes.get(user.id) is None and (await self.engine.user(member)).home_community_id == community:
+            self._homes[user.id] = community
+            return
+        await self.settings.set_home(member, community)
+        self._homes[user.id] = community
+
+    async def home_of(self, user: discord.abc.User) -> int:
+        """Where a member's DM work goes: the server they last used Grove in (the first community if none)."""
+        known = self._homes.get(user.id)
+        if known is None:
+            known = (await self.engine.user(await self.member_id(user))).home_community_id or DEFAULT_COMMUNITY
+            self._homes[user.id] = known
         return known
 
     async def discord_id(self, member_id: int) -> int | None:

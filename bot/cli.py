@@ -24,6 +24,7 @@ from engine.config import EngineConfig
 from engine.engine import Engine
 from engine.errors import DomainError
 from engine.export import ExportOptions, export, find_member
+from engine.guilds import GuildSettings
 from engine.importer import IMPORT_STATES, ImportFailed, import_trees
 from engine.lang import normalize_lang
 from engine.stats import Stats
@@ -108,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exp.add_argument("--events", action="store_true", help="add emoji and ranking events")
     exp.add_argument("--limit", type=_positive, default=None, help="at most this many trees (or messages)")
     exp.add_argument("--anonymize", metavar="SEED", default=None, help="replace every id by a salted sha256")
+    exp.add_argument("--community", default=None, help="only this community (its id or name; default: all)")
 
     imp = sub.add_parser(
         "import", help="import oasst JSON Lines (plain or gzip) losslessly; importing twice adds nothing"
@@ -121,6 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="instead of each tree's own state: fully ranked trees go here, the others wait in backlog_ranking",
     )
     imp.add_argument("--strict", action="store_true", help="import nothing if any line is malformed")
+    imp.add_argument(
+        "--community", default="1", help="the community (id or name) the trees go into (default 1, the first)"
+    )
+
+    com = sub.add_parser("communities", help="list the communities (data pools) and their servers, or join one")
+    com.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
+    com_sub = com.add_subparsers(dest="action")
+    join = com_sub.add_parser("join", help="put a server into a community (its data moves along if it was alone)")
+    join.add_argument("guild", type=int, help="the server's id")
+    join.add_argument("community", help="the community's id or name")
 
     st = sub.add_parser("stats", help="tree counts per state and language, messages per role, top contributors")
     st.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
@@ -164,7 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(args))
         if args.command == "import":
             state = None if args.state is None else TreeState(args.state)
-            return asyncio.run(_import(args.db, args.file, state, args.strict))
+            return asyncio.run(_import(args.db, args.file, state, args.strict, args.community))
+        if args.command == "communities":
+            return asyncio.run(_communities(args))
         if args.command == "stats":
             return asyncio.run(_stats(args.db, args.lang, args.json))
         if args.command == "demo":
@@ -301,6 +315,7 @@ def _export_options(args: argparse.Namespace, user_id: int | None) -> ExportOpti
         events=args.events,
         limit=args.limit,
         anonymize_seed=args.anonymize,
+        community=getattr(args, "community_id", None),
     )
 
 
@@ -325,6 +340,13 @@ async def _export(args: argparse.Namespace) -> int:
             if user_id is None:
                 print(f"grove export: no member {args.user!r} in {args.db}", file=sys.stderr)
                 return 2
+        args.community_id = None
+        if args.community is not None:
+            try:
+                args.community_id = await GuildSettings(db).resolve_community(args.community)
+            except DomainError:
+                print(f"grove export: no community {args.community!r} in {args.db}", file=sys.stderr)
+                return 2
         try:
             options = _export_options(args, user_id)
         except ValueError as exc:
@@ -348,13 +370,18 @@ async def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _import(path: Path, file: Path, state: TreeState | None, strict: bool) -> int:
+async def _import(path: Path, file: Path, state: TreeState | None, strict: bool, community: str = "1") -> int:
     if not file.is_file():
         print(f"grove import: no file {file}", file=sys.stderr)
         return 2
     db = await Database.open(path)
     try:
-        result = await import_trees(db, file, state=state, strict=strict)
+        try:
+            pool = await GuildSettings(db).resolve_community(community)
+        except DomainError:
+            print(f"grove import: no community {community!r} in {path} (see grove communities)", file=sys.stderr)
+            return 2
+        result = await import_trees(db, file, state=state, strict=strict, community=pool)
     except ImportFailed as exc:
         for line in exc.result.errors:
             print(f"{file}: {line}", file=sys.stderr)
@@ -374,6 +401,30 @@ async def _import(path: Path, file: Path, state: TreeState | None, strict: bool)
         f"{result.already_present} already present; {len(result.errors)} bad line(s) skipped"
     )
     return 1 if result.errors else 0
+
+
+async def _communities(args: argparse.Namespace) -> int:
+    if not args.db.is_file():
+        print(f"grove communities: no database at {args.db}", file=sys.stderr)
+        return 2
+    db = await Database.open(args.db)
+    try:
+        settings = GuildSettings(db)
+        if args.action == "join":
+            try:
+                community = await settings.resolve_community(args.community)
+                old = await settings.join(args.guild, community, None)
+            except DomainError as exc:
+                print(f"grove communities join: {exc}", file=sys.stderr)
+                return 2
+            print(f"server {args.guild} is now in community {community} (was {old})")
+            return 0
+        for c in await settings.communities():
+            servers = ", ".join(str(g) for g in c.guild_ids) or "no server yet"
+            print(f"{c.id:>4}  {c.name or '-'}  servers: {servers}  trees: {c.trees}")
+        return 0
+    finally:
+        await db.close()
 
 
 async def _stats(path: Path, lang: str | None, as_json: bool) -> int:

@@ -43,6 +43,8 @@ class DiscordSettings(_Section):
     gateway_url: AnyUrl = AnyUrl("wss://gateway.discord.gg/")
     dev_guild_id: Snowflake | None = None  # sync commands to this guild at start-up (instant; for development)
     owner_ids: tuple[Snowflake, ...] = ()  # may run every command everywhere, like a server admin
+    # When set, Grove works only in these servers; elsewhere every command gets one sentence saying so.
+    allowed_guild_ids: tuple[Snowflake, ...] | None = None
 
     @field_validator("api_base_url")
     @classmethod
@@ -88,11 +90,27 @@ class SchedulerSettings(_Section):
     leaderboard_week: Minutes = 15
     leaderboard_month: Minutes = 60
     leaderboard_total: Minutes = 240
+    notifications: Minutes = 1  # send the notification DMs that are due
+    notification_interval_minutes: Minutes = 60  # at most one notification DM per member this often
     misfire_grace_seconds: Annotated[int, Field(ge=1)] = 3600  # a late run still happens within this window
 
 
 class TaskSettings(_Section):
     continuous: bool = True  # after a submit or skip the card turns into the next task of the same kind
+
+
+class CommunitySettings(_Section):
+    """What the consent card tells members about the dataset their contributions go into (issue 15)."""
+
+    dataset_license: str = Field(default="Apache-2.0", min_length=1, max_length=100)  # oasst1's licence
+    terms_url: str = ""  # a page with the full terms ("": the card shows no link)
+
+    @field_validator("terms_url")
+    @classmethod
+    def _terms(cls, v: str) -> str:
+        if v and not (v.startswith(("https://", "http://")) and len(v) <= 512 and " " not in v):
+            raise ValueError("must be an http(s) URL (at most 512 characters), or empty for no link")
+        return v
 
 
 class LoggingSettings(_Section):
@@ -111,6 +129,7 @@ class GroveConfig(_Section):
     database: DatabaseSettings = DatabaseSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     tasks: TaskSettings = TaskSettings()
+    community: CommunitySettings = CommunitySettings()
     logging: LoggingSettings = LoggingSettings()
     engine: EngineConfig = EngineConfig()
 

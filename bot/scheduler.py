@@ -50,21 +50,22 @@ class Job:
 def jobs(engine: Engine, stats: Stats, settings: SchedulerSettings) -> list[Job]:
     """Every scheduled job with its interval; `run` does one pass (tests call it directly)."""
 
-    async def per_language(step: Callable[[str], Awaitable[int | str | None]]) -> int:
+    async def per_language(step: Callable[[Engine, str], Awaitable[int | str | None]]) -> int:
+        """One pass per community and language: each community's pool is its own."""
         done = 0
-        for lang in await engine.languages():
-            result = await step(lang)
+        for community, lang in await engine.community_languages():
+            result = await step(engine.scoped(community), lang)
             done += int(bool(result)) if not isinstance(result, int) else result
         return done
 
     async def lottery() -> int:
-        return await per_language(engine.run_prompt_lottery)
+        return await per_language(lambda e, lang: e.run_prompt_lottery(lang))
 
     async def moderation() -> int:
-        return await per_language(engine.run_auto_moderation)
+        return await per_language(lambda e, lang: e.run_auto_moderation(lang))
 
     async def backlog() -> int:
-        return await per_language(engine.activate_backlog)
+        return await per_language(lambda e, lang: e.activate_backlog(lang))
 
     def refresh(frame: TimeFrame) -> Callable[[], Awaitable[object]]:
         async def run() -> object:

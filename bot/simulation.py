@@ -114,6 +114,7 @@ class Community:
         start = len(self.members)
         for i in range(start, start + n):
             user_id = await self.engine.ensure_user("sim", f"member{i}", f"Member {i}")
+            await self.engine.give_consent(user_id)  # simulated members agree, as real ones do before contributing
             r = self.rng.random()
             self.members.append(
                 Member(

@@ -12,10 +12,11 @@ from cogs.i18n import N_, Tr
 if TYPE_CHECKING:
     from bot.bot import Grove
 
-MODERATORS, ADMINS = "moderators", "admins"
+MODERATORS, ADMINS, OWNERS = "moderators", "admins", "owners"
 ONLY = {
     MODERATORS: N_("Only moderators may do that."),
     ADMINS: N_("Only server admins (Manage Server) may do that."),
+    OWNERS: N_("Only the bot's owners may do that."),
 }
 
 

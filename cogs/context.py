@@ -10,6 +10,7 @@ from engine.errors import UserNotFound
 
 if TYPE_CHECKING:
     from bot.bot import Grove
+    from engine.engine import Engine
 
 
 async def member_id(interaction: discord.Interaction[Grove], user: discord.abc.User | None = None) -> int:
@@ -17,3 +18,20 @@ async def member_id(interaction: discord.Interaction[Grove], user: discord.abc.U
     if user is not None and not isinstance(user, discord.User | discord.Member):
         raise UserNotFound()  # Discord resolves user options; a bare id (a forged or stale payload) is no one
     return await interaction.client.member_id(user or interaction.user)
+
+
+async def community_of(interaction: discord.Interaction[Grove]) -> int:
+    """The community an interaction acts in: its server's; in DMs, the member's home community (the server they
+    last used Grove in). Using Grove in a server makes that server's community the member's home."""
+    bot = interaction.client
+    if interaction.guild_id is not None:
+        community = await bot.community_of_guild(interaction.guild_id)
+        await bot.note_home(interaction.user, community)
+        return community
+    return await bot.home_of(interaction.user)
+
+
+async def engine_of(interaction: discord.Interaction[Grove]) -> Engine:
+    """The engine acting within the interaction's community (see `community_of`): another community's trees,
+    messages and tasks are "not found" through it."""
+    return interaction.client.engine.scoped(await community_of(interaction))

@@ -60,6 +60,7 @@ DEFAULTS: dict[ErrorCode, str] = {
     ErrorCode.USER_NOT_FOUND: N_("There is no such member."),
     ErrorCode.INVALID_EMOJI: N_("That reaction has no meaning here."),
     ErrorCode.NOT_A_LANGUAGE_CHANNEL: N_("That channel has no language set."),
+    ErrorCode.COMMUNITY_NOT_FOUND: N_("There is no such community."),
 }
 
 SENTENCES: tuple[str, ...] = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -32,6 +33,11 @@ BUSY = N_(
 )
 UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered after its 3 s or expired
 
+# Domain errors answered with more than a sentence, by the extension that knows how (e.g. `ConsentRequired` with the
+# consent card: `cogs.consent`): (interaction, error, the member's Tr, the text to give back) -> answered.
+Answer = Callable[["discord.Interaction[Grove]", DomainError, Tr, str], Awaitable[None]]
+ANSWERS: dict[type[DomainError], Answer] = {}
+
 
 async def report_error(
     interaction: discord.Interaction[Grove], error: BaseException, *, typed: str = "", tr: Tr | None = None
@@ -50,6 +56,12 @@ async def report_error(
     if isinstance(original, RateLimited):
         await _safe_send(interaction, f"⏳ {rate_limited(tr, original)}", *text_back(tr, original.text or typed))
         return
+    if isinstance(original, DomainError) and (answer := ANSWERS.get(type(original))) is not None:
+        try:
+            await answer(interaction, original, tr, original.text or typed)
+            return
+        except Exception as exc:  # the plain sentence below is the last try
+            log.warning("could not answer user %s with more than a sentence: %r", interaction.user.id, exc)
     if isinstance(original, DomainError):
         embeds, files = text_back(tr, original.text or typed)
         await _safe_send(interaction, f"⚠️ {error_text(tr, original)}", embeds, files)
@@ -103,10 +115,27 @@ async def on_app_command_error(interaction: discord.Interaction[Grove], error: a
     await report_error(interaction, error)
 
 
+NOT_ENABLED = N_("Grove is not enabled in this server.")
+
+
+async def only_where_enabled(interaction: discord.Interaction[Grove]) -> bool:
+    """The command tree's check: outside `[discord] allowed_guild_ids` every command gets one sentence."""
+    if interaction.client.allowed_in(interaction.guild_id):
+        return True
+    if interaction.type is discord.InteractionType.autocomplete:
+        await interaction.response.autocomplete([])
+        return False
+    await _safe_send(interaction, (await tr_for(interaction))(NOT_ENABLED), [], [])
+    return False
+
+
 async def setup(bot: Grove) -> None:
     bot.tree.error(on_app_command_error)
+    bot.tree.interaction_check = only_where_enabled  # type: ignore[method-assign]
 
 
 async def teardown(bot: Grove) -> None:
     if bot.tree.on_error is on_app_command_error:  # installed on the instance: back to the tree's own
         del bot.tree.on_error
+    if bot.tree.interaction_check is only_where_enabled:
+        del bot.tree.interaction_check

@@ -100,6 +100,8 @@ class EngineConfig(BaseModel):
     explicit_prompter_replies_per_window: int = Field(default=8, ge=1)
     explicit_prompter_replies_window_sec: int = Field(default=120, ge=0)
     require_task_ack: bool = False  # Grove's front-end delivers tasks in-process; set true for OA's ack protocol
+    # Consent first (issue 15): nothing a member gives is stored before they agreed to the dataset's terms.
+    require_consent: bool = True
     weights: TaskWeights = TaskWeights()
 
     @model_validator(mode="after")

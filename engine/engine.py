@@ -13,14 +13,16 @@ time and randomness are injected. What changed is published to subscribers after
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from engine import errors, handout, jobs, lifecycle, moderation, policy, submissions
+from engine import errors, handout, history, jobs, lifecycle, moderation, notifications, policy, privacy, submissions
 from engine.clock import Clock, SystemClock
 from engine.config import EngineConfig
 from engine.events import Event
@@ -56,8 +58,12 @@ class Engine:
         clock: Clock | None = None,
         rng: np.random.Generator | None = None,
         ranker: Ranker = ranked_pairs,
+        community: int | None = None,
     ) -> None:
         self.db = db
+        # None: the operator's engine, which sees every community and puts new work in the first; a front-end
+        # acting for a member works through `scoped(community)`, which sees only that community's data.
+        self.community = community
         self.cfg = config or EngineConfig()
         self.clock = clock or SystemClock()
         self.rng = rng if rng is not None else np.random.default_rng()
@@ -66,13 +72,22 @@ class Engine:
 
     # ================================================================== units of work and events
 
+    def scoped(self, community: int) -> Engine:
+        """This engine acting within one community: its hand-out, lottery and moderators see only that
+        community's trees; another community's tree, message or task is "not found"."""
+        if community == self.community:
+            return self
+        twin = copy.copy(self)
+        twin.community = community
+        return twin
+
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every event, after the transaction that produced it has committed."""
         self._listeners.append(listener)
 
     def step_on(self, repo: Repository) -> Step:
         """A unit of work on an open transaction (for tests and tools that hold one already)."""
-        return Step(repo, self.cfg, self.clock, self.rng, self._ranker)
+        return Step(repo, self.cfg, self.clock, self.rng, self._ranker, self.community)
 
     @asynccontextmanager
     async def _write(self, *, durable: bool = True) -> AsyncIterator[Step]:
@@ -130,7 +145,7 @@ class Engine:
         """The member's own messages (for a privacy export), deleted ones only on request."""
         async with self._read() as step:
             await step.user(user_id)
-            rows = await step.repo.messages_of_user(user_id)
+            rows = await step.repo.messages_of_user(user_id, self.community)
         return rows if include_deleted else [m for m in rows if not m.deleted]
 
     # ================================================================== hand-out
@@ -144,7 +159,7 @@ class Engine:
 
     async def tree_counts(self, lang: str | None = None) -> dict[TreeState, int]:
         async with self._read() as step:
-            raw = await step.repo.tree_counts(None if lang is None else normalize_lang(lang))
+            raw = await step.repo.tree_counts(None if lang is None else normalize_lang(lang), self.community)
         return {s: raw.get(s.value, 0) for s in TreeState}
 
     async def next_task(self, user_id: int, lang: str, task_type: TaskType | str | None = None) -> Task:
@@ -209,7 +224,7 @@ class Engine:
         """The member's tasks that can still be answered, newest first, with their drafts."""
         async with self._read() as step:
             await step.user(user_id)
-            rows = await step.repo.open_tasks_of(user_id, step.now(), limit)
+            rows = await step.repo.open_tasks_of(user_id, step.now(), limit, self.community)
             return [await handout.task_view(step, row) for row in rows]
 
     async def resume_task(self, task_id: str, user_id: int) -> Task:
@@ -280,7 +295,7 @@ class Engine:
         """Promote waiting prompts to growing until the language has max_active_trees growing; returns how many."""
         lang = normalize_lang(lang)
         async with self._write() as step:
-            return await lifecycle.prompt_lottery(step, lang, max_activate)
+            return await lifecycle.prompt_lottery(step, step.pool, lang, max_activate)
 
     async def activate_backlog(self, lang: str) -> str | None:
         """Scheduled: keep min_active_rankings_per_lang parents to rank by activating a backlog tree."""
@@ -321,7 +336,12 @@ class Engine:
 
     async def languages(self) -> list[str]:
         async with self._read() as step:
-            return await step.repo.languages()
+            return await step.repo.languages(self.community)
+
+    async def community_languages(self) -> list[tuple[int, str]]:
+        """(community, language) of every pool holding trees: what the per-language jobs go over."""
+        async with self._read() as step:
+            return await step.repo.community_languages()
 
     # ================================================================== moderators
 
@@ -377,6 +397,92 @@ class Engine:
     async def message(self, message_id: str) -> MessageRow:
         async with self._read() as step:
             return await step.message(message_id)
+
+    # === history and notifications
+
+    async def member_history(
+        self,
+        user_id: int,
+        kind: history.HistoryKind | str = history.HistoryKind.ALL,
+        page: int = 0,
+        *,
+        per_page: int = history.PER_PAGE,
+        include_deleted: bool = False,
+    ) -> history.HistoryPage:
+        """A member's prompts and replies in this community, newest first, each with its review result, its tree's
+        state and its rank; with the reviews and rankings they gave. Deleted messages only on request."""
+        async with self._read() as step:
+            return await history.page(step, user_id, history.HistoryKind(kind), page, per_page, include_deleted)
+
+    async def notifications_enabled(self, user_id: int) -> bool:
+        async with self._read() as step:
+            return await notifications.enabled(step, user_id)
+
+    async def set_notifications(self, user_id: int, on: bool) -> None:
+        """Opt in to (or out of) being told by DM what became of one's work; off drops what still waits."""
+        async with self._write() as step:
+            await notifications.set_enabled(step, user_id, on)
+
+    async def notifications_due(
+        self, interval_seconds: float, *, members: int, per_member: int
+    ) -> list[notifications.Digest]:
+        """Members to tell now: waiting notifications, and no notification DM for at least the interval."""
+        async with self._read() as step:
+            return await notifications.due(step, interval_seconds, members, per_member)
+
+    async def notifications_told(self, user_id: int, upto: int | None) -> int:
+        """The member's waiting notifications up to id `upto` are handled (None: none); their last DM is now."""
+        async with self._write() as step:
+            return await notifications.told(step, user_id, upto)
+
+    async def notifications_of(self, user_id: int) -> list[dict[str, Any]]:
+        """Every notification recorded for the member (a privacy export)."""
+        async with self._read() as step:
+            return await notifications.of_member(step, user_id)
+
+    async def forget_notifications(self, user_id: int) -> int:
+        """Delete every notification recorded for the member."""
+        async with self._write() as step:
+            return await notifications.forget(step, user_id)
+
+    # === privacy and consent
+
+    async def consent(self, user_id: int) -> privacy.ConsentState:
+        """Whether the member agreed to how contributions are used, and when."""
+        async with self._read() as step:
+            return privacy.consent_of(step, await step.user(user_id))
+
+    async def give_consent(self, user_id: int) -> privacy.ConsentState:
+        """The member agrees; agreeing again changes nothing."""
+        async with self._write() as step:
+            return await privacy.give_consent(step, user_id)
+
+    async def withdraw_consent(self, user_id: int) -> privacy.ConsentState:
+        """No new contributions: open tasks withdrawn, drafts deleted; what was given stays."""
+        async with self._write() as step:
+            return await privacy.withdraw_consent(step, user_id)
+
+    async def remove_name(self, user_id: int) -> int:
+        """The member's contributions stay in the dataset with no link to them; returns the messages moved.
+        AlreadyDone when done before with nothing new since."""
+        async with self._write() as step:
+            return await privacy.remove_name(step, user_id)
+
+    async def texts_deletion_preview(self, user_id: int) -> privacy.TextsDeletion:
+        """What `delete_texts` would do now: texts erased, trees withdrawn, others' conversations among them."""
+        async with self._read() as step:
+            return await privacy.texts_deletion_preview(step, user_id)
+
+    async def delete_texts(self, user_id: int) -> privacy.TextsDeletion:
+        """Erase the member's texts; trees where others' work hangs under them leave the exports instead of being
+        deleted. AlreadyDone when done before with nothing new since."""
+        async with self._write() as step:
+            return await privacy.delete_texts(step, user_id)
+
+    async def own_messages(self, user_id: int) -> list[privacy.OwnMessage]:
+        """The member's messages (deleted ones too) with their tree's state, for their data export."""
+        async with self._read() as step:
+            return await privacy.own_messages(step, user_id)
 
 
 __all__ = ["MONTH", "STREAK_GRACE", "Engine", "TreeStatus"]

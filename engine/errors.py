@@ -45,10 +45,13 @@ class ErrorCode(IntEnum):
     # users
     USER_DISABLED = 4001
     USER_NOT_FOUND = 4002
+    CONSENT_REQUIRED = 4003
+    ALREADY_DONE = 4004
     # emojis
     INVALID_EMOJI = 5001
     # server settings
     NOT_A_LANGUAGE_CHANNEL = 6001
+    COMMUNITY_NOT_FOUND = 6002
 
 
 class DomainError(Exception):
@@ -157,10 +160,17 @@ class RateLimited(DomainError):
 
 UserDisabled = _error("UserDisabled", ErrorCode.USER_DISABLED, "You are not allowed to take tasks.")
 UserNotFound = _error("UserNotFound", ErrorCode.USER_NOT_FOUND, "There is no such member.")
+ConsentRequired = _error(
+    "ConsentRequired",
+    ErrorCode.CONSENT_REQUIRED,
+    "You have not agreed to how Grove uses contributions, so nothing of yours was stored.",
+)
+AlreadyDone = _error("AlreadyDone", ErrorCode.ALREADY_DONE, "That was already done; nothing changed.")
 InvalidEmoji = _error("InvalidEmoji", ErrorCode.INVALID_EMOJI, "That reaction has no meaning here.")
 NotALanguageChannel = _error(
     "NotALanguageChannel", ErrorCode.NOT_A_LANGUAGE_CHANNEL, "That channel has no language set."
 )
+CommunityNotFound = _error("CommunityNotFound", ErrorCode.COMMUNITY_NOT_FOUND, "There is no such community.")
 
 
 class DatabaseBusy(Exception):  # not a DomainError: nobody did anything wrong

@@ -61,4 +61,17 @@ class MemberPurged:
     erased: bool
 
 
-Event = MessageAdded | MessagesDeleted | MessagesRestored | TreeStateChanged | MemberPurged
+@dataclass(frozen=True)
+class TextsDeleted:
+    """A member deleted their texts (/privacy): `message_ids` are the messages they wrote, now without text;
+    `replies` are other members' messages answering one of them (kept, but a post of them may quote it);
+    `withdrawn` are the trees left out of exports from now on."""
+
+    name: ClassVar[str] = "texts_deleted"
+    user_id: int
+    message_ids: tuple[str, ...]
+    replies: tuple[str, ...]
+    withdrawn: tuple[str, ...]
+
+
+Event = MessageAdded | MessagesDeleted | MessagesRestored | TreeStateChanged | MemberPurged | TextsDeleted

@@ -83,6 +83,7 @@ class ExportOptions:
     events: bool = False
     limit: int | None = None  # trees (tree mode) or messages (message mode)
     anonymize_seed: str | None = None
+    community: int | None = None  # None: every community (the operator's export)
 
     @property
     def message_mode(self) -> bool:
@@ -162,6 +163,7 @@ async def _read_page(db: Database, options: ExportOptions, after: str) -> _Page 
             limit=PAGE,
             labels=options.labels,
             events=options.events,
+            community=options.community,
         )
     page = json.loads(trees)
     return _Page(page, messages, labels, emojis, rankings) if page else None
@@ -228,7 +230,7 @@ async def _export_user(db: Database, sink: _Sink, w: _Writer, result: ExportResu
     while not result.full(options):
         async with db.read() as repo:
             q = repo.exports
-            rows = json.loads(await q.user_messages(options.user, after, PAGE))
+            rows = json.loads(await q.user_messages(options.user, after, PAGE, options.community))
             if not rows:
                 return
             after = rows[-1][0]
@@ -265,7 +267,9 @@ async def _export_loose(db: Database, sink: _Sink, w: _Writer, result: ExportRes
     after = 0
     while not result.full(options):
         async with db.read() as repo:
-            rows = await repo.exports.loose_messages(user_id=options.user, after=after, limit=PAGE)
+            rows = await repo.exports.loose_messages(
+                user_id=options.user, after=after, limit=PAGE, community=options.community
+            )
         if not rows:
             return
         after = rows[-1][0]

@@ -37,6 +37,16 @@ class PostKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Community:
+    """A data pool: its servers and how many trees it holds."""
+
+    id: int
+    name: str
+    guild_ids: tuple[int, ...]
+    trees: int
+
+
+@dataclass(frozen=True)
 class Post:
     """A Discord message the bot posted about a Grove message."""
 
@@ -107,7 +117,8 @@ class GuildSettings:
         async with self.db.transaction() as repo:
             await repo.guilds.set_setting(guild_id, key, value, self.clock.now(), actor_id)
             detail = "" if value is None else str(value)
-            await repo.log(self.clock.now(), actor_id, f"config:{key}", str(guild_id), detail)
+            community = await repo.guilds.community_of(guild_id)
+            await repo.log(self.clock.now(), actor_id, f"config:{key}", str(guild_id), detail, community=community)
         return await self.get(guild_id)
 
     async def set_moderator_role(self, guild_id: int, role_id: int | None, actor_id: int | None) -> GuildConfig:
@@ -127,7 +138,9 @@ class GuildSettings:
         now = self.clock.now()
         async with self.db.transaction() as repo:
             await repo.guilds.set_language_channel(guild_id, channel_id, code, now, actor_id)
-            await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}={code}")
+            community = await repo.guilds.community_of(guild_id)
+            detail = f"{channel_id}={code}"
+            await repo.log(now, actor_id, "config:language_channel", str(guild_id), detail, community=community)
         return code
 
     async def remove_language_channel(self, guild_id: int, channel_id: int, actor_id: int | None) -> None:
@@ -135,7 +148,9 @@ class GuildSettings:
         async with self.db.transaction() as repo:
             if not await repo.guilds.remove_language_channel(guild_id, channel_id):
                 raise errors.NotALanguageChannel()
-            await repo.log(now, actor_id, "config:language_channel", str(guild_id), f"{channel_id}=")
+            community = await repo.guilds.community_of(guild_id)
+            detail = f"{channel_id}="
+            await repo.log(now, actor_id, "config:language_channel", str(guild_id), detail, community=community)
 
     async def language_for(
         self,
@@ -178,3 +193,66 @@ class GuildSettings:
         async with self.db.read() as repo:
             rows = await repo.guilds.posts_of(message_id)
         return [Post.from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ communities (data pools)
+
+    async def community_of(self, guild_id: int, name: str = "") -> int:
+        """The community a server's data belongs to, made on the server's first use: the first server takes
+        community 1 (where data stored before communities, or by the CLI, lives), every later one its own."""
+        async with self.db.read() as repo:
+            known = await repo.guilds.community_of(guild_id)
+        if known is not None:
+            return known
+        async with self.db.transaction() as repo:
+            q, now = repo.guilds, self.clock.now()
+            known = await q.community_of(guild_id)  # another request may have made it meanwhile
+            if known is not None:
+                return known
+            community = 1 if await q.unclaimed_first_community() else await q.new_community(name, now)
+            await q.attach(guild_id, community, now, None)
+            return community
+
+    async def guilds_of(self, community: int) -> list[int]:
+        async with self.db.read() as repo:
+            return await repo.guilds.guilds_of(community)
+
+    async def communities(self) -> list[Community]:
+        async with self.db.read() as repo:
+            rows = await repo.guilds.communities()
+        return [
+            Community(r["id"], r["name"], tuple(int(g) for g in (r["guilds"] or "").split(",") if g), r["trees"])
+            for r in rows
+        ]
+
+    async def resolve_community(self, ident: str) -> int:
+        """A community by its id or its name; CommunityNotFound otherwise."""
+        async with self.db.read() as repo:
+            q = repo.guilds
+            if ident.strip().isdigit() and await q.community_exists(int(ident)):
+                return int(ident)
+            found = await q.community_by_name(ident.strip())
+        if found is None:
+            raise errors.CommunityNotFound()
+        return found
+
+    async def join(self, guild_id: int, community: int, actor_id: int | None) -> int:
+        """Put a server into `community` (owners pool servers this way). When no other server is left in the
+        server's old community, its data moves along into the new one. Returns the old community."""
+        now = self.clock.now()
+        async with self.db.transaction() as repo:
+            q = repo.guilds
+            if not await q.community_exists(community):
+                raise errors.CommunityNotFound()
+            old = await q.community_of(guild_id)
+            if old == community:
+                raise errors.InvalidStateChange("This server is already in that community.")
+            await q.attach(guild_id, community, now, actor_id)
+            if old is not None and not await q.guilds_of(old):
+                await q.merge_community(old, community)
+            await repo.log(now, actor_id, "community:join", str(guild_id), f"{old}->{community}", community=None)
+        return old if old is not None else community
+
+    async def set_home(self, user_id: int, community: int) -> None:
+        """Where the member's DM work goes (the server they last used Grove in)."""
+        async with self.db.transaction() as repo:
+            await repo.guilds.set_home(user_id, community)

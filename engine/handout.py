@@ -49,6 +49,7 @@ async def snapshot(step: Step, user_id: int, lang: str) -> HandOutSnapshot:
     """One read of everything the hand-out decides on; refuses unknown and disabled users."""
     cfg, now = step.cfg, step.now()
     snap = await step.repo.handout.snapshot(
+        step.pool,
         lang,
         user_id,
         now=now,
@@ -96,11 +97,12 @@ def availability(c: Candidates, lang: str) -> Availability:
 async def next_task(step: Step, user_id: int, lang: str, task_type: TaskType | None) -> Task:
     """Hand out one task (random kind when `task_type` is None) and reserve its slot."""
     snap = await snapshot(step, user_id, lang)
+    await step.consenting(user_id)  # consent first (issue 15): no task, so nothing stored, before it
     if snap.pending >= step.cfg.max_pending_tasks_per_user:
         raise errors.TooManyPending()
     await check_rate_limits(step, user_id, task_type)
     # with no tree growing, the lottery may run for this language first (decisions #27)
-    if snap.pipeline[0] == 0 and await lifecycle.prompt_lottery(step, lang, max_activate=2):
+    if snap.pipeline[0] == 0 and await lifecycle.prompt_lottery(step, step.pool, lang, max_activate=2):
         snap = await snapshot(step, user_id, lang)  # the lottery changed the trees
     return await hand_out(step, user_id, lang, task_type, candidates(step, snap, lang), step.now())
 
@@ -216,6 +218,7 @@ async def hand_out(step: Step, user_id: int, lang: str, task_type: TaskType | No
         payload=payload,
         now=now,
         expires_at=now + validity if validity > 0 else None,
+        community=step.pool,
         lease_until=lease,
     )
     return await task_view(step, task_row, known=children, path=conversation)

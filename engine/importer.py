@@ -35,7 +35,7 @@ from engine.oasst import (
     micros,
     timestamp_of,
 )
-from engine.types import TreeState, is_active_state
+from engine.types import DEFAULT_COMMUNITY, TreeState, is_active_state
 from storage.database import Database
 from storage.imports import ImportWrites
 
@@ -99,13 +99,15 @@ async def import_trees(
     config: EngineConfig | None = None,
     clock: Clock | None = None,
     progress: Callable[[int], None] | None = None,
+    community: int = DEFAULT_COMMUNITY,
 ) -> ImportResult:
     """Import every line of `path`. A tree takes the state its line names (backlog_ranking when it names none).
     With `state` (backlog_ranking or ready_for_export) every tree whose rankable sibling sets all carry ranks or
-    their required ballots goes to `state` instead, and the others to backlog_ranking, to be ranked here."""
+    their required ballots goes to `state` instead, and the others to backlog_ranking, to be ranked here.
+    Everything goes into `community` (the first one by default)."""
     if state is not None and state not in IMPORT_STATES:
         raise ValueError(f"imported trees go to {' or '.join(s.value for s in IMPORT_STATES)}, not {state}")
-    importer = _Importer(db, path, state, config or EngineConfig(), (clock or SystemClock()).now())
+    importer = _Importer(db, path, state, config or EngineConfig(), (clock or SystemClock()).now(), community)
     result = importer.result
     if strict:  # read everything first; then one transaction, so it is all or nothing
         lines = list(_parse(path, result))
@@ -213,8 +215,11 @@ def _normalised(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Importer:
-    def __init__(self, db: Database, path: Path, state: TreeState | None, cfg: EngineConfig, now: float) -> None:
+    def __init__(
+        self, db: Database, path: Path, state: TreeState | None, cfg: EngineConfig, now: float, community: int
+    ) -> None:
         self.db = db
+        self.community = community
         self.origin = path.name
         self.state = state
         self.cfg = cfg
@@ -325,6 +330,7 @@ class _Importer:
             self.now,
             timestamp_of(root.created_date) if root.created_date else self.now,
             json.dumps(imported),
+            self.community,
         )
 
     def _message_row(self, tree: _Tree, node: _Node) -> tuple[Any, ...]:
@@ -385,4 +391,5 @@ class _Importer:
             None if m.review_result is None else int(m.review_result),
             int(bool(m.synthetic)),
             json.dumps(line.raw),
+            self.community,
         )

@@ -17,7 +17,7 @@ async def auto_moderation(step: Step, lang: str) -> int:
     cfg = step.cfg
     if not cfg.auto_mod_enabled:
         return 0
-    suspects = await step.repo.moderation_suspects(lang, cfg.auto_mod_red_flags, cfg.auto_mod_max_skip_reply)
+    suspects = await step.repo.moderation_suspects(step.pool, lang, cfg.auto_mod_red_flags, cfg.auto_mod_max_skip_reply)
     for message in suspects:
         await lifecycle.moderate_message(step, message.id)
     return len(suspects)
@@ -43,9 +43,9 @@ async def activate_backlog(step: Step, lang: str) -> str | None:
     wanted = step.cfg.min_active_rankings_per_lang
     if wanted <= 0:
         return None
-    if await lifecycle.incomplete_ranking_count(step, lang) >= wanted:
+    if await lifecycle.incomplete_ranking_count(step, step.pool, lang) >= wanted:
         return None
-    return await lifecycle.activate_backlog_tree(step, lang)
+    return await lifecycle.activate_backlog_tree(step, step.pool, lang)
 
 
 async def halt_prompts_of_disabled_users(step: Step) -> int:

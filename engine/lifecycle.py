@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from engine import policy
+from engine import notifications, policy
 from engine.events import MessagesDeleted, TreeStateChanged
 from engine.records import MessageRow, TreeRow
 from engine.step import Step
@@ -60,7 +60,7 @@ async def enter_state(step: Step, tree: TreeRow, state: TreeState) -> TreeRow:
     if tree.state != state:
         step.emit(TreeStateChanged(tree.id, tree.state, state))
     if state in TRULY_TERMINAL_STATES and was_active:
-        await maybe_activate_backlog(step, tree.lang, exclude=tree.id)
+        await maybe_activate_backlog(step, tree.community_id, tree.lang, exclude=tree.id)
     new = await repo.tree(tree.id)
     assert new is not None
     return new
@@ -89,6 +89,7 @@ async def judge(step: Step, message: MessageRow, tree: TreeRow, review_count: in
     verdict = policy.review_verdict(await repo.reviews(message.id), required, threshold)
     await repo.set_review_result(message.id, verdict)
     if is_root:
+        await notifications.prompt_judged(step, message, verdict)  # told by DM if the author opted in
         if verdict:
             await enter_state(step, tree, TreeState.PROMPT_LOTTERY_WAITING)
         else:
@@ -145,6 +146,7 @@ async def check_scoring_state(step: Step, tree_id: str) -> bool:
 async def score_tree(step: Step, tree: TreeRow, parents: Mapping[str, list[str]]) -> bool:
     """Write every parent's consensus ranks in one step: all of them or none (decisions #7, #8)."""
     repo = step.repo
+    before = await notifications.ranks_before_scoring(step, tree)
     await repo.savepoint("scoring")
     try:
         for parent_id, children in parents.items():
@@ -155,6 +157,7 @@ async def score_tree(step: Step, tree: TreeRow, parents: Mapping[str, list[str]]
         await enter_state(step, tree, TreeState.SCORING_FAILED)
         return False
     await repo.release("scoring")
+    await notifications.tree_scored(step, tree, before)  # top ranks and a finished tree, told by DM if opted in
     await enter_state(step, tree, TreeState.READY_FOR_EXPORT)
     return True
 
@@ -241,20 +244,21 @@ async def delete_subtree(step: Step, message: MessageRow) -> list[str]:
 # ---------------------------------------------------------------------- lottery and backlog
 
 
-async def prompt_lottery(step: Step, lang: str, max_activate: int | None) -> int:
-    """Promote waiting prompts to growing until the language has max_active_trees growing; returns how many."""
+async def prompt_lottery(step: Step, community: int, lang: str, max_activate: int | None) -> int:
+    """Promote waiting prompts to growing until the community's language has max_active_trees growing;
+    returns how many. Each community draws from its own waiting prompts."""
     # init_prompt_disabled_langs stops new prompts only; those already waiting still grow (decisions #5)
     repo, cfg = step.repo, step.cfg
     activated = 0
     while max_activate is None or activated < max_activate:
-        growing = await repo.count_trees(lang, TreeState.GROWING, active_only=True)
+        growing = await repo.count_trees(community, lang, TreeState.GROWING, active_only=True)
         if growing >= cfg.max_active_trees:
             break
-        authors = await repo.lottery_candidates(lang, step.now() - MONTH)
+        authors = await repo.lottery_candidates(community, lang, step.now() - MONTH)
         if not authors:
             break
         author = policy.pick_lottery_author(authors, step.rng)
-        prompts = await repo.waiting_prompts_of(lang, author)
+        prompts = await repo.waiting_prompts_of(community, lang, author)
         tree = await repo.tree(prompts[int(step.rng.integers(len(prompts)))])
         assert tree is not None
         await enter_state(step, tree, TreeState.GROWING)
@@ -262,24 +266,24 @@ async def prompt_lottery(step: Step, lang: str, max_activate: int | None) -> int
     return activated
 
 
-async def maybe_activate_backlog(step: Step, lang: str, exclude: str) -> None:
+async def maybe_activate_backlog(step: Step, community: int, lang: str, exclude: str) -> None:
     cfg = step.cfg
     roll = step.rng.random() < cfg.p_activate_backlog_tree
     if not roll and cfg.min_active_rankings_per_lang > 0:
-        roll = await incomplete_ranking_count(step, lang) < cfg.min_active_rankings_per_lang
+        roll = await incomplete_ranking_count(step, community, lang) < cfg.min_active_rankings_per_lang
     if roll:
-        await activate_backlog_tree(step, lang)
+        await activate_backlog_tree(step, community, lang)
 
 
-async def incomplete_ranking_count(step: Step, lang: str) -> int:
-    rows = await step.repo.handout.ranking_parents(lang, -1, step.ranked_roles, step.now())
+async def incomplete_ranking_count(step: Step, community: int, lang: str) -> int:
+    rows = await step.repo.handout.ranking_parents(community, lang, -1, step.ranked_roles, step.now())
     return sum(1 for r in rows if policy.lacks_rankings({r["id"]: r["rankings"]}, step.cfg))
 
 
-async def activate_backlog_tree(step: Step, lang: str) -> str | None:
+async def activate_backlog_tree(step: Step, community: int, lang: str) -> str | None:
     repo = step.repo
     tried: list[str] = []
-    while (tree_id := await repo.backlog_tree(lang, tried)) is not None:
+    while (tree_id := await repo.backlog_tree(community, lang, tried)) is not None:
         tried.append(tree_id)
         tree = await repo.tree(tree_id)
         assert tree is not None
@@ -309,10 +313,10 @@ async def moderate_message(step: Step, message_id: str) -> None:
     now = step.now()
     if message.emojis.get(Emoji.RED_FLAG.value, 0) >= cfg.auto_mod_red_flags:
         if message.parent_id is None:
-            await repo.log(now, None, "auto_abort", tree.id, "red flags on the prompt")
+            await repo.log(now, None, "auto_abort", tree.id, "red flags on the prompt", community=tree.community_id)
             tree = await enter_state(step, tree, TreeState.ABORTED_LOW_GRADE)
         else:
-            await repo.log(now, None, "auto_delete", message.id, "red flags")
+            await repo.log(now, None, "auto_delete", message.id, "red flags", community=tree.community_id)
             await delete_subtree(step, message)
             await check_ranking_state(step, tree.id)
             tree = await repo.tree(tree.id)
@@ -321,5 +325,5 @@ async def moderate_message(step: Step, message_id: str) -> None:
         and tree.active
         and message.emojis.get(Emoji.SKIP_REPLY.value, 0) >= cfg.auto_mod_max_skip_reply
     ):
-        await repo.log(now, None, "auto_halt", tree.id, "skipped too often")
+        await repo.log(now, None, "auto_halt", tree.id, "skipped too often", community=tree.community_id)
         await enter_state(step, tree, TreeState.HALTED_BY_MODERATOR)

@@ -17,14 +17,13 @@ from engine.types import Emoji, EmojiOp, Role, TreeState
 
 async def react(step: Step, user_id: int, message_id: str, emoji: Emoji, op: EmojiOp) -> dict[str, int]:
     repo, now = step.repo, step.now()
-    await step.enabled_user(user_id)
-    message = await repo.message(str(message_id))
-    if message is None:
-        raise errors.MessageNotFound()
+    message = await step.message(message_id)
+    user = await step.enabled_user(user_id, community=await repo.community_of_tree(message.tree_id))
     has = emoji.value in await repo.user_emojis(message.id, user_id)
     if op is EmojiOp.TOGGLE:
         op = EmojiOp.REMOVE if has else EmojiOp.ADD
     if op is EmojiOp.ADD and not has:
+        step.check_consent(user)  # a reaction is data too (taking one back never needs consent)
         await add_emoji(step, message.id, user_id, emoji, now)
         if emoji in (Emoji.RED_FLAG, Emoji.SKIP_REPLY):
             await lifecycle.moderate_message(step, message.id)
@@ -61,10 +60,9 @@ async def remove_emoji(step: Step, message_id: str, user_id: int, emoji: Emoji) 
 async def report(step: Step, user_id: int, message_id: str, comment: str) -> None:
     """A free report: a red flag plus a report label row with the reporter's comment."""
     repo, now = step.repo, step.now()
-    await step.enabled_user(user_id)
-    message = await repo.message(str(message_id))
-    if message is None:
-        raise errors.MessageNotFound()
+    message = await step.message(message_id)
+    community = await repo.community_of_tree(message.tree_id)
+    await step.enabled_user(user_id, community=community, contributing=True, text=comment or None)
     await repo.insert_label(
         label_id=step.new_id(),
         message_id=message.id,
@@ -89,7 +87,7 @@ async def clear_flags(step: Step, message_id: str, actor_id: int | None, reason:
         counts = await repo.emoji_counts(message.id)
         counts.pop(Emoji.RED_FLAG.value, None)
         await repo.set_emoji_counts(message.id, counts)
-        await repo.log(step.now(), actor_id, "clear_flags", message.id, reason)
+        await repo.log(step.now(), actor_id, "clear_flags", message.id, reason, community=step.community)
     return removed
 
 
@@ -100,7 +98,7 @@ async def halt(step: Step, tree_id: str, actor_id: int | None, reason: str) -> T
     tree = await step.tree(tree_id)
     if tree.state == TreeState.HALTED_BY_MODERATOR:
         raise errors.InvalidStateChange("This tree is already halted.")
-    await step.repo.log(step.now(), actor_id, "halt", tree.id, reason)
+    await step.repo.log(step.now(), actor_id, "halt", tree.id, reason, community=tree.community_id)
     return (await lifecycle.enter_state(step, tree, TreeState.HALTED_BY_MODERATOR)).state
 
 
@@ -111,7 +109,7 @@ async def resume(step: Step, tree_id: str, actor_id: int | None, reason: str) ->
     root = await step.repo.message(tree.id)
     if root is not None and root.deleted:
         raise errors.InvalidStateChange("Restore the prompt before resuming its tree.")
-    await step.repo.log(step.now(), actor_id, "resume", tree.id, reason)
+    await step.repo.log(step.now(), actor_id, "resume", tree.id, reason, community=tree.community_id)
     return await lifecycle.resume(step, tree)
 
 
@@ -119,7 +117,7 @@ async def delete(step: Step, message_id: str, actor_id: int | None, reason: str)
     message = await step.message(message_id)
     if message.deleted:
         raise errors.InvalidStateChange("This message is already deleted.")
-    await step.repo.log(step.now(), actor_id, "delete", message.id, reason)
+    await step.repo.log(step.now(), actor_id, "delete", message.id, reason, community=step.community)
     await lifecycle.delete_subtree(step, message)
     tree = await step.tree(message.tree_id)
     if message.parent_id is None:
@@ -151,7 +149,7 @@ async def restore(step: Step, message_id: str, actor_id: int | None, reason: str
         raise errors.InvalidStateChange(
             "This conversation has grown on without that message; restoring it would overfill it."
         )
-    await repo.log(step.now(), actor_id, "restore", message.id, reason)
+    await repo.log(step.now(), actor_id, "restore", message.id, reason, community=tree.community_id)
     await repo.set_deleted(ids, False)
     step.emit(MessagesRestored(tree.id, tuple(ids)))
     if message.parent_id is None and tree.state == TreeState.HALTED_BY_MODERATOR:
@@ -196,22 +194,30 @@ async def restore_overfills(step: Step, tree: TreeRow, ids: Sequence[str]) -> bo
 
 
 async def ban(step: Step, user_id: int, actor_id: int | None, reason: str) -> None:
-    """No more tasks for this user; their open tasks are withdrawn and waiting prompts halted."""
-    repo, now = step.repo, step.now()
+    """No more tasks for this user in the step's community (a scoped step), or anywhere (an unscoped one: the
+    owners' global ban); their open tasks there are withdrawn and their waiting prompts there halted."""
+    repo, now, community = step.repo, step.now(), step.community
     await step.user(user_id)
-    await repo.log(now, actor_id, "ban", str(user_id), reason)
-    await repo.set_user_enabled(user_id, False)
-    await repo.cancel_pending_tasks(now, user_id=user_id)
-    for tree_id in await repo.waiting_trees_of_user(user_id):
+    await repo.log(now, actor_id, "ban", str(user_id), reason, community=community)
+    if community is None:
+        await repo.set_user_enabled(user_id, False)
+    else:
+        await repo.ban_in_community(community, user_id, now, actor_id, reason)
+    await repo.cancel_pending_tasks(now, user_id=user_id, community=community)
+    for tree_id in await repo.waiting_trees_of_user(user_id, community):
         await lifecycle.enter_state(step, await step.tree(tree_id), TreeState.HALTED_BY_MODERATOR)
 
 
 async def unban(step: Step, user_id: int, actor_id: int | None, reason: str) -> None:
+    """Lift the ban of the step's community (scoped) or the global ban (unscoped)."""
     user = await step.user(user_id)
     if user.deleted:
         raise errors.InvalidStateChange("This member's data was purged; they cannot be unbanned.")
-    await step.repo.log(step.now(), actor_id, "unban", str(user_id), reason)
-    await step.repo.set_user_enabled(user_id, True)
+    await step.repo.log(step.now(), actor_id, "unban", str(user_id), reason, community=step.community)
+    if step.community is None:
+        await step.repo.set_user_enabled(user_id, True)
+    else:
+        await step.repo.unban_in_community(step.community, user_id)
 
 
 async def purge(step: Step, user_id: int, actor_id: int | None, *, ban: bool, reason: str, erase: bool) -> int:
@@ -219,13 +225,13 @@ async def purge(step: Step, user_id: int, actor_id: int | None, *, ban: bool, re
     labels and rankings removed, every affected count recomputed and every affected tree re-checked.
     With `erase` (the member's own request) their texts and drafts are blanked in the database too.
     Returns the number of messages removed."""
-    repo, now = step.repo, step.now()
+    repo, now, community = step.repo, step.now(), step.community
     await step.user(user_id)
-    await repo.log(now, actor_id, "purge", str(user_id), reason)
-    await repo.cancel_pending_tasks(now, user_id=user_id)
+    await repo.log(now, actor_id, "purge", str(user_id), reason, community=community)
+    await repo.cancel_pending_tasks(now, user_id=user_id, community=community)
     affected_trees: set[str] = set()
     removed = 0
-    own = await repo.messages_of_user(user_id)
+    own = await repo.messages_of_user(user_id, community)
     for message in own:
         current = await repo.message(message.id)
         if current is None or current.deleted:
@@ -236,15 +242,15 @@ async def purge(step: Step, user_id: int, actor_id: int | None, *, ban: bool, re
             tree = await step.tree(message.tree_id)
             if tree.state != TreeState.HALTED_BY_MODERATOR:
                 await lifecycle.enter_state(step, tree, TreeState.HALTED_BY_MODERATOR)
-    emoji_messages = sorted({m for m, _ in await repo.emojis_of_user(user_id)})
-    await repo.delete_emojis_of_user(user_id)
+    emoji_messages = sorted({m for m, _ in await repo.emojis_of_user(user_id, community)})
+    await repo.delete_emojis_of_user(user_id, community)
     await repo.recount_emojis(emoji_messages)
-    await repo.mark_results_purged(user_id)
-    labelled = sorted({m for m, _ in await repo.labels_of_user(user_id)})
-    await repo.delete_labels_of_user(user_id)
+    await repo.mark_results_purged(user_id, community)
+    labelled = sorted({m for m, _ in await repo.labels_of_user(user_id, community)})
+    await repo.delete_labels_of_user(user_id, community)
     await repo.recount_reviews(labelled)
-    rankings = await repo.rankings_of_user(user_id)
-    await repo.delete_rankings_of_user(user_id)
+    rankings = await repo.rankings_of_user(user_id, community)
+    await repo.delete_rankings_of_user(user_id, community)
     await repo.recount_ranking_counts(sorted({p for p, _, _ in rankings}))
     affected_trees |= {t for _, t, _ in rankings}
     for message_id in labelled:
@@ -253,8 +259,10 @@ async def purge(step: Step, user_id: int, actor_id: int | None, *, ban: bool, re
             affected_trees.add(labelled_message.tree_id)
     for tree_id in sorted(affected_trees):
         await lifecycle.rescore_after_purge(step, tree_id)
-    if ban:
+    if ban and community is None:
         await repo.set_user_deleted(user_id)
+    elif ban and community is not None:
+        await repo.ban_in_community(community, user_id, now, actor_id, reason)
     if erase:
         await repo.erase_texts_of_user(user_id)
     step.emit(MemberPurged(user_id, tuple(m.id for m in own), erase))

@@ -27,6 +27,13 @@ class UserRow:
     last_activity_at: float | None
     streak_last_day_at: float | None
     streak_days: int
+    home_community_id: int | None = None  # where the member's DM work goes (the server they last used)
+    consent_at: float | None = None  # agreed to the dataset terms (None: not yet, or withdrawn)
+    consent_withdrawn_at: float | None = None
+    name_removed_at: float | None = None  # /privacy "remove my name" done
+    texts_deleted_at: float | None = None  # /privacy "delete my texts" done
+    notify: bool = False  # DM me what became of my work
+    notified_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class TreeRow:
     origin: str | None
     created_at: float
     state_changed_at: float
+    community_id: int = 1
+    withdrawn_at: float | None = None  # its prompt's author deleted their texts: left out of exports
 
 
 @dataclass(frozen=True)
@@ -84,3 +93,4 @@ class TaskRow:
     lease_until: float | None  # the slot is held until then (None: it holds none)
     frontend_ref: str | None
     draft: str | None
+    community_id: int = 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.clock import Clock, SystemClock
 from engine.oasst import IMPORTED_AUTH
+from engine.types import DEFAULT_COMMUNITY
 from storage.database import Database
 from storage.stats import STAT_COUNTERS, StatsQueries
 
@@ -130,10 +131,33 @@ class Summary:
         }
 
 
-async def _community(q: StatsQueries, counters: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
+Key = tuple[int, str, int]  # (community, language, member)
+
+
+async def _community(q: StatsQueries, counters: dict[Key, dict[str, int]]) -> dict[Key, dict[str, int]]:
     """The counters of community members only: authors known only from an imported dataset never count."""
     imported = await q.users_of_auth(IMPORTED_AUTH)
-    return {user_id: c for user_id, c in counters.items() if user_id not in imported}
+    return {key: c for key, c in counters.items() if key[2] not in imported}
+
+
+def _boards(counters: dict[Key, dict[str, int]]) -> dict[tuple[int, str], dict[int, dict[str, int]]]:
+    """One board per community and language, and one per community over every language (language "")."""
+    boards: dict[tuple[int, str], dict[int, dict[str, int]]] = {}
+    for (community, lang, user_id), c in counters.items():
+        boards.setdefault((community, lang), {})[user_id] = dict(c)
+        total = boards.setdefault((community, ""), {}).setdefault(user_id, dict.fromkeys(STAT_COUNTERS, 0))
+        for name, n in c.items():
+            total[name] += n
+    return boards
+
+
+def _per_member(counters: dict[Key, dict[str, int]]) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = {}
+    for (_, _, user_id), c in counters.items():
+        total = out.setdefault(user_id, dict.fromkeys(STAT_COUNTERS, 0))
+        for name, n in c.items():
+            total[name] += n
+    return out
 
 
 class Stats:
@@ -142,7 +166,8 @@ class Stats:
         self.clock = clock or SystemClock()
 
     async def refresh(self, frame: TimeFrame | str) -> int:
-        """Scheduled: rebuild one time frame's rows and ranks; returns the number of members in it."""
+        """Scheduled: rebuild one time frame's boards (one per community and language, and one per community over
+        every language) with their ranks; returns the number of rows written."""
         frame = TimeFrame(frame)
         now = self.clock.now()
         base = frame_base(frame, now)
@@ -150,17 +175,21 @@ class Stats:
             q = repo.stats
             counters = await _community(q, await q.counters(base))
             rankable = await q.rankable_users()
-            rows: list[dict[str, Any]] = [
-                {"user_id": user_id, "leader_score": leader_score(c), **c} for user_id, c in counters.items()
-            ]
-            rows.sort(key=lambda r: (-r["leader_score"], r["user_id"]))
-            rank = 0
-            for row in rows:
-                if row["user_id"] in rankable:
-                    rank += 1
-                    row["rank"] = rank
-                else:
-                    row["rank"] = None
+            rows: list[dict[str, Any]] = []
+            for (community, lang), board in sorted(_boards(counters).items()):
+                ranked: list[dict[str, Any]] = sorted(
+                    ({"user_id": u, "leader_score": leader_score(c), **c} for u, c in board.items()),
+                    key=lambda r: (-r["leader_score"], r["user_id"]),
+                )
+                rank = 0
+                for row in ranked:
+                    row["community_id"], row["lang"] = community, lang
+                    if row["user_id"] in rankable:
+                        rank += 1
+                        row["rank"] = rank
+                    else:
+                        row["rank"] = None
+                rows += ranked
             await q.replace_frame(frame.value, base, now, rows)
             return len(rows)
 
@@ -176,10 +205,18 @@ class Stats:
             per_day = await repo.stats.daily_contributions(user_id, start)
         return [per_day.get(d, 0) for d in range(days)]
 
-    async def member(self, user_id: int, frame: TimeFrame | str = TimeFrame.TOTAL) -> MemberStats:
+    async def member(
+        self,
+        user_id: int,
+        frame: TimeFrame | str = TimeFrame.TOTAL,
+        *,
+        community: int = DEFAULT_COMMUNITY,
+        lang: str | None = None,
+    ) -> MemberStats:
+        """A member's score, rank and counts in one community (and language; None: every language)."""
         frame = TimeFrame(frame)
         async with self.db.read() as repo:
-            row = await repo.stats.stats_of(frame.value, user_id)
+            row = await repo.stats.stats_of(frame.value, user_id, community, lang or "")
         if row is None:
             return MemberStats(user_id, frame, 0, None, 0, dict.fromkeys(STAT_COUNTERS, 0))
         return MemberStats(
@@ -192,15 +229,22 @@ class Stats:
         )
 
     async def board(
-        self, frame: TimeFrame | str = TimeFrame.TOTAL, *, page: int = 0, per_page: int = 10
+        self,
+        frame: TimeFrame | str = TimeFrame.TOTAL,
+        *,
+        page: int = 0,
+        per_page: int = 10,
+        community: int = DEFAULT_COMMUNITY,
+        lang: str | None = None,
     ) -> LeaderboardPage:
-        """One page of ranked members, best first; a page past the end is the last page."""
+        """One page of a community's ranked members (in one language, or all), best first; a page past the end is
+        the last page. Only members who contributed to that community are on it."""
         frame = TimeFrame(frame)
         async with self.db.read() as repo:
             q = repo.stats
-            pages = max(1, math.ceil(await q.ranked_count(frame.value) / per_page))
+            pages = max(1, math.ceil(await q.ranked_count(frame.value, community, lang or "") / per_page))
             page = min(max(0, page), pages - 1)
-            rows = await q.leaderboard(frame.value, page * per_page, per_page)
+            rows = await q.leaderboard(frame.value, page * per_page, per_page, community, lang or "")
         return LeaderboardPage(
             frame,
             page,
@@ -219,15 +263,21 @@ class Stats:
         )
 
     async def leaderboard(
-        self, frame: TimeFrame | str = TimeFrame.TOTAL, *, page: int = 0, per_page: int = 10
+        self,
+        frame: TimeFrame | str = TimeFrame.TOTAL,
+        *,
+        page: int = 0,
+        per_page: int = 10,
+        community: int = DEFAULT_COMMUNITY,
+        lang: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of ranked members as plain rows (with their level), and the number of pages.
         Prefer `board`, which returns typed rows; this shape stays for callers that print or compare dicts."""
         frame = TimeFrame(frame)
         async with self.db.read() as repo:
             q = repo.stats
-            total = await q.ranked_count(frame.value)
-            rows = await q.leaderboard(frame.value, max(0, page) * per_page, per_page)
+            total = await q.ranked_count(frame.value, community, lang or "")
+            rows = await q.leaderboard(frame.value, max(0, page) * per_page, per_page, community, lang or "")
         for r in rows:
             r["level"] = level_of(r["leader_score"])
         return rows, max(1, math.ceil(total / per_page))
@@ -238,7 +288,7 @@ class Stats:
             q = repo.stats
             trees = await q.tree_counts_by_lang()
             roles = await q.messages_per_role(lang)
-            counters = await _community(q, await q.counters(None))
+            counters = _per_member(await _community(q, await q.counters(None)))
             rankable = await q.rankable_users()
             leaders = sorted(
                 ((leader_score(c), u) for u, c in counters.items() if u in rankable), key=lambda x: (-x[0], x[1])

@@ -18,7 +18,7 @@ from engine.clock import Clock
 from engine.config import EngineConfig
 from engine.events import Event
 from engine.records import MessageRow, TaskRow, TreeRow, UserRow
-from engine.types import Role, TaskStatus
+from engine.types import DEFAULT_COMMUNITY, Role, TaskStatus
 from storage.repository import Repository
 
 Ranker = Callable[[Sequence[Sequence[str]]], list[str]]
@@ -31,7 +31,17 @@ class Step:
     clock: Clock
     rng: np.random.Generator
     ranker: Ranker
+    community: int | None = None  # None: the operator's view of every community (new work goes to the first)
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def pool(self) -> int:
+        """The community this step's new work and hand-outs belong to."""
+        return DEFAULT_COMMUNITY if self.community is None else self.community
+
+    def sees(self, community_id: int) -> bool:
+        """Whether this step may see an object of that community (a scoped step sees only its own)."""
+        return self.community is None or community_id == self.community
 
     def now(self) -> float:
         return self.clock.now()
@@ -56,15 +66,39 @@ class Step:
             raise errors.UserNotFound()
         return user
 
-    async def enabled_user(self, user_id: int) -> UserRow:
+    async def enabled_user(
+        self, user_id: int, *, community: int | None = None, contributing: bool = False, text: str | None = None
+    ) -> UserRow:
+        """A member who may act: not banned everywhere, not purged, and not banned in `community` (if given).
+        `contributing`: about to store something of theirs, so they must also have agreed (`consenting`)."""
         user = await self.user(user_id)
         if not user.enabled or user.deleted:
             raise errors.UserDisabled()
+        if community is not None and await self.repo.banned_in(community, user_id):
+            raise errors.UserDisabled()
+        if contributing:
+            self.check_consent(user, text)
         return user
 
+    async def consenting(self, user_id: int, text: str | None = None) -> UserRow:
+        """A member who agreed to how contributions are used (with `require_consent`); else `ConsentRequired`,
+        raised before anything of theirs is stored, with what they typed given back."""
+        user = await self.user(user_id)
+        self.check_consent(user, text)
+        return user
+
+    def agreed(self, user: UserRow) -> bool:
+        """Whether the member may contribute as far as consent goes (always, when consent is not required)."""
+        return not self.cfg.require_consent or user.consent_at is not None
+
+    def check_consent(self, user: UserRow, text: str | None = None) -> None:
+        if not self.agreed(user):
+            raise errors.ConsentRequired(text=text)
+
     async def tree(self, tree_id: str) -> TreeRow:
+        """A tree of this step's community; another community's tree is "not found", never a hint it exists."""
         tree = await self.repo.tree(str(tree_id))
-        if tree is None:
+        if tree is None or not self.sees(tree.community_id):
             raise errors.TreeNotFound()
         return tree
 
@@ -72,11 +106,13 @@ class Step:
         message = await self.repo.message(str(message_id))
         if message is None:
             raise errors.MessageNotFound()
+        if self.community is not None and await self.repo.community_of_tree(message.tree_id) != self.community:
+            raise errors.MessageNotFound()
         return message
 
     async def own_task(self, task_id: str, user_id: int) -> TaskRow:
         row = await self.repo.task(str(task_id))
-        if row is None:
+        if row is None or not self.sees(row.community_id):
             raise errors.TaskNotFound()
         if row.user_id != user_id:
             raise errors.TaskNotYours()

@@ -32,8 +32,10 @@ DRAFT_STATUSES = (TaskStatus.PENDING, TaskStatus.EXPIRED, TaskStatus.CANCELLED)
 async def open_task(
     step: Step, task_id: str, user_id: int, types: frozenset[TaskType], text: str | None = None
 ) -> tuple[UserRow, TaskRow]:
-    user = await step.enabled_user(user_id)
+    user = await step.enabled_user(user_id, contributing=True, text=text)
     row = await step.own_task(task_id, user_id)
+    if await step.repo.banned_in(row.community_id, user_id):
+        raise errors.UserDisabled()
     step.check_open(row, text)
     if step.cfg.require_task_ack and row.frontend_ref is None:
         raise errors.TaskNotAck(text=text)
@@ -43,6 +45,7 @@ async def open_task(
 
 
 async def save_draft(step: Step, task_id: str, user_id: int, text: str) -> TaskRow:
+    await step.consenting(user_id, text if isinstance(text, str) else None)  # no draft before consent
     row = await step.own_task(task_id, user_id)
     if row.type not in WRITING_TYPES:
         raise errors.TaskWrongKind("Only writing tasks keep drafts.", text=text)
@@ -55,8 +58,12 @@ async def save_draft(step: Step, task_id: str, user_id: int, text: str) -> TaskR
 
 
 async def keep_draft(step: Step, task_id: str, user_id: int, text: str) -> None:
-    """After a refused submission: keep the text as the draft of the member's writing task, if it still may."""
+    """After a refused submission: keep the text as the draft of the member's writing task, if it still may
+    (never for a member who has not agreed to how contributions are used: the refusal gives the text back)."""
     row = await step.repo.task(str(task_id))
+    user = await step.repo.user(user_id)
+    if user is None or not step.agreed(user):
+        return
     if row is not None and row.user_id == user_id and row.type in WRITING_TYPES and row.status in DRAFT_STATUSES:
         await step.repo.set_draft(row.id, policy.storable(text))
 
@@ -95,6 +102,7 @@ async def reply(step: Step, task_id: str, user_id: int, text: str) -> SubmitResu
             max_depth=cfg.max_tree_depth,
             max_children_count=cfg.max_children_count,
             now=now,
+            community=row.community_id,
         )
     else:
         parent = await repo.message(row.target_id or "")
@@ -231,6 +239,7 @@ async def release(step: Step, task_id: str, user_id: int, *, end: bool) -> None:
 
 async def resume(step: Step, task_id: str, user_id: int) -> TaskRow:
     """Take an open task up again: it must still be answerable and its slot still (or again) free."""
+    await step.consenting(user_id)
     row = await step.own_task(task_id, user_id)
     step.check_open(row)
     await leases.hold(step, row, row.draft, renew=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+DEFAULT_COMMUNITY = 1  # the first community: the operator's default, and the pool of data stored before communities
+
 
 class TreeState(StrEnum):
     INITIAL_PROMPT_REVIEW = "initial_prompt_review"

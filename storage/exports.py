@@ -58,13 +58,27 @@ class ExportQueries(MemberIds):
         return str(await self._scalar(sql, tuple(params)) or "[]")
 
     async def page(
-        self, *, states: Sequence[str] | None, lang: str | None, after: str, limit: int, labels: bool, events: bool
+        self,
+        *,
+        states: Sequence[str] | None,
+        lang: str | None,
+        after: str,
+        limit: int,
+        labels: bool,
+        events: bool,
+        community: int | None = None,
     ) -> tuple[str, str, str, str, str]:
         """The next `limit` trees after `after` (in id order) and what an export writes of them, in one statement:
         JSON arrays of the trees ([id, state, imported]), of their messages (by tree, depth, date and id; see
         `_MESSAGE`) and, when asked for, of their label rows (by message; `_LABELS`), emojis (by message, date and
         member; `_EMOJI`) and ballots (by parent, date and task; `_BALLOT`). The members they name: `members`."""
-        conds, params = ["id > ?"], [after]
+        conds, params = (
+            ["id > ?", "withdrawn_at IS NULL"],
+            list[Any]([after]),
+        )  # withdrawn: its prompt's author deleted it
+        if community is not None:
+            conds.append("community_id = ?")
+            params.append(community)
         if states is not None:
             conds.append(f"state IN {words(states)}")
         if lang is not None:
@@ -102,15 +116,17 @@ class ExportQueries(MemberIds):
             for c in chunks(user_ids)
         ]
 
-    async def user_messages(self, user_id: int, after: str, limit: int) -> str:
+    async def user_messages(self, user_id: int, after: str, limit: int, community: int | None = None) -> str:
         """One member's messages after `after`, by id: the fields of `_MESSAGE`, then their tree's state and
         whether their tree holds a synthetic message."""
         return await self._json(
             f"""SELECT json_group_array(json_insert({_MESSAGE},
                        '$[#]', (SELECT t.state FROM trees t WHERE t.id = m.tree_id),
                        '$[#]', EXISTS (SELECT 1 FROM messages s WHERE s.tree_id = m.tree_id AND s.synthetic = 1)))
-                FROM (SELECT * FROM messages WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?) m""",
-            (user_id, after, limit),
+                FROM (SELECT * FROM messages m WHERE m.user_id = ? AND m.id > ? AND EXISTS (SELECT 1 FROM trees t
+                      WHERE t.id = m.tree_id AND t.withdrawn_at IS NULL AND (? IS NULL OR t.community_id = ?))
+                      ORDER BY m.id LIMIT ?) m""",
+            (user_id, after, community, community, limit),
         )
 
     async def labels(self, message_ids: Sequence[str]) -> list[str]:
@@ -148,11 +164,16 @@ class ExportQueries(MemberIds):
             for chunk in chunks(parent_ids)
         ]
 
-    async def loose_messages(self, *, user_id: int | None, after: int, limit: int) -> list[Row]:
+    async def loose_messages(
+        self, *, user_id: int | None, after: int, limit: int, community: int | None = None
+    ) -> list[Row]:
         """The next loose messages (imported without their tree) after row `after`, in import order:
         (row, node JSON, lang, tree_state, deleted, review_result, synthetic, author_excluded)."""
         where = "l.rowid > ?" if user_id is None else "l.user_id = ? AND l.rowid > ?"
         params: tuple[int, ...] = (after,) if user_id is None else (user_id, after)
+        if community is not None:
+            where += " AND l.community_id = ?"
+            params = (*params, community)
         return await self._all(
             f"""SELECT l.rowid, l.node, l.lang, l.tree_state, l.deleted, l.review_result, l.synthetic,
                        (u.dataset_opt_out = 1 OR u.deleted = 1)

@@ -70,3 +70,65 @@ class GuildQueries(Queries):
     async def posts_of(self, message_id: str) -> list[dict[str, Any]]:
         rows = await self._all("SELECT * FROM discord_posts WHERE message_id = ? ORDER BY created_at", (message_id,))
         return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ communities
+
+    async def community_of(self, guild_id: int) -> int | None:
+        value = await self._scalar("SELECT community_id FROM guild_communities WHERE guild_id = ?", (guild_id,))
+        return cast(int | None, value)
+
+    async def unclaimed_first_community(self) -> bool:
+        """Whether community 1 (the data stored before communities, or by the CLI) has no server yet."""
+        return await self._scalar("SELECT 1 FROM guild_communities WHERE community_id = 1 LIMIT 1") is None
+
+    async def new_community(self, name: str, now: float) -> int:
+        return await self._int(
+            "INSERT INTO communities (name, created_at) VALUES (?, ?) RETURNING id", (name[:100], now)
+        )
+
+    async def attach(self, guild_id: int, community: int, now: float, actor: int | None) -> None:
+        await self._run(
+            """INSERT INTO guild_communities (guild_id, community_id, joined_at, joined_by) VALUES (?, ?, ?, ?)
+               ON CONFLICT (guild_id) DO UPDATE SET community_id = excluded.community_id,
+                   joined_at = excluded.joined_at, joined_by = excluded.joined_by""",
+            (guild_id, community, now, actor),
+        )
+
+    async def community_exists(self, community: int) -> bool:
+        return await self._scalar("SELECT 1 FROM communities WHERE id = ?", (community,)) is not None
+
+    async def community_by_name(self, name: str) -> int | None:
+        value = await self._scalar("SELECT id FROM communities WHERE name = ? ORDER BY id LIMIT 1", (name,))
+        return cast(int | None, value)
+
+    async def guilds_of(self, community: int) -> list[int]:
+        rows = await self._all(
+            "SELECT guild_id FROM guild_communities WHERE community_id = ? ORDER BY joined_at, guild_id", (community,)
+        )
+        return [r[0] for r in rows]
+
+    async def communities(self) -> list[dict[str, Any]]:
+        """Every community with its servers and its number of trees."""
+        rows = await self._all(
+            """SELECT c.id, c.name, c.created_at,
+                      (SELECT group_concat(g.guild_id) FROM guild_communities g WHERE g.community_id = c.id) AS guilds,
+                      (SELECT count(*) FROM trees t WHERE t.community_id = c.id) AS trees
+               FROM communities c ORDER BY c.id"""
+        )
+        return [dict(r) for r in rows]
+
+    async def merge_community(self, old: int, new: int) -> None:
+        """Move everything of community `old` into `new` (no server is left in `old`)."""
+        for table in ("trees", "tasks", "moderation_log", "loose_messages"):
+            await self._run(f"UPDATE {table} SET community_id = ? WHERE community_id = ?", (new, old))
+        await self._run(
+            """INSERT OR IGNORE INTO community_bans (community_id, user_id, at, actor_id, reason)
+               SELECT ?, user_id, at, actor_id, reason FROM community_bans WHERE community_id = ?""",
+            (new, old),
+        )
+        await self._run("DELETE FROM community_bans WHERE community_id = ?", (old,))
+        await self._run("DELETE FROM user_stats WHERE community_id = ?", (old,))  # the next refresh recounts
+        await self._run("UPDATE users SET home_community_id = ? WHERE home_community_id = ?", (new, old))
+
+    async def set_home(self, user_id: int, community: int) -> None:
+        await self._run("UPDATE users SET home_community_id = ? WHERE id = ?", (community, user_id))

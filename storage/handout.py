@@ -38,7 +38,9 @@ def _reviewable(required: str) -> str:
 # Every part starts from the `trees` rows of one language and state, so its cost follows the active trees.
 # The rows come unordered; hand_out_snapshot sorts each kind by id, so a seed picks the same task on the same data.
 HAND_OUT_SQL = f"""
-SELECT 'user', NULL, NULL, NULL, NULL, u.enabled, u.deleted,
+SELECT 'user', NULL, NULL, NULL, NULL,
+       u.enabled AND NOT EXISTS (SELECT 1 FROM community_bans b WHERE b.community_id = :community
+                                 AND b.user_id = u.id), u.deleted,
        (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.status = 'pending'
             AND (k.created_at >= :pending_since OR (k.target_id IS NOT NULL AND {LIVE})))
   FROM users u WHERE u.id = :user
@@ -46,15 +48,16 @@ UNION ALL
 SELECT 'pipeline', NULL, NULL, NULL, NULL, coalesce(sum(state = 'growing' AND active = 1), 0),
        coalesce(sum(state = 'initial_prompt_review' AND active = 1), 0),
        coalesce(sum(state = 'prompt_lottery_waiting'), 0)
-  FROM trees WHERE lang = :lang AND state IN ('growing', 'initial_prompt_review', 'prompt_lottery_waiting')
+  FROM trees WHERE community_id = :community AND lang = :lang
+   AND state IN ('growing', 'initial_prompt_review', 'prompt_lottery_waiting')
 UNION ALL
 SELECT 'prompt', m.id, m.tree_id, m.role, NULL, NULL, NULL, NULL FROM trees t JOIN messages m ON m.id = t.id
- WHERE t.lang = :lang AND t.state = 'initial_prompt_review' AND t.active = 1
+ WHERE t.community_id = :community AND t.lang = :lang AND t.state = 'initial_prompt_review' AND t.active = 1
    AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
    AND {_reviewable(":prompt_reviews")}
 UNION ALL
 SELECT 'review', m.id, m.tree_id, m.role, NULL, NULL, NULL, NULL FROM trees t JOIN messages m ON m.tree_id = t.id
- WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+ WHERE t.community_id = :community AND t.lang = :lang AND t.state = 'growing' AND t.active = 1
    AND m.parent_id IS NOT NULL AND m.deleted = 0 AND m.review_result IS NULL AND m.user_id != :user
    AND {_reviewable(":reply_reviews")}
 UNION ALL
@@ -62,14 +65,14 @@ SELECT 'size', t.id, t.id, NULL, NULL, t.goal_tree_size,
        (SELECT count(*) FROM messages m WHERE m.tree_id = t.id AND m.deleted = 0 AND m.review_result IS NOT 0)
      + (SELECT count(*) FROM tasks k WHERE k.tree_id = t.id AND k.status = 'pending'
             AND k.type IN {REPLY_TYPES} AND {LIVE}), NULL
-  FROM trees t WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+  FROM trees t WHERE t.community_id = :community AND t.lang = :lang AND t.state = 'growing' AND t.active = 1
 UNION ALL
 SELECT 'parent', p.id, p.tree_id, p.role, p.depth, t.max_children_count,
        (SELECT count(*) FROM messages c WHERE c.parent_id = p.id AND c.deleted = 0 AND c.review_result IS NOT 0)
      + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
             AND k.type IN {REPLY_TYPES} AND {LIVE}), NULL
   FROM trees t JOIN messages p ON p.tree_id = t.id
- WHERE t.lang = :lang AND t.state = 'growing' AND t.active = 1
+ WHERE t.community_id = :community AND t.lang = :lang AND t.state = 'growing' AND t.active = 1
    AND p.deleted = 0 AND p.review_result = 1 AND p.depth < t.max_depth
    AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
         AND k.type IN {REPLY_TYPES} AND k.created_at >= :recent AND {LIVE})
@@ -85,7 +88,7 @@ SELECT 'rank', p.id, p.tree_id, p.role, NULL,
      + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
             AND k.type IN {RANK_TYPES} AND {LIVE}), NULL, NULL
   FROM (SELECT c.parent_id AS pid FROM trees t JOIN messages c ON c.tree_id = t.id
-         WHERE t.lang = :lang AND t.state = 'ranking' AND t.active = 1
+         WHERE t.community_id = :community AND t.lang = :lang AND t.state = 'ranking' AND t.active = 1
            AND c.deleted = 0 AND c.review_result = 1 AND c.role IN :ranked_roles
          GROUP BY c.parent_id HAVING count(*) > 1 AND sum(c.user_id = :user) = 0) sibling_sets
   JOIN messages p ON p.id = sibling_sets.pid
@@ -134,6 +137,7 @@ class HandOutSnapshot:
 class HandOutQueries(Queries):
     async def snapshot(
         self,
+        community: int,
         lang: str,
         user_id: int,
         *,
@@ -148,6 +152,7 @@ class HandOutQueries(Queries):
         rows = await self._all(
             HAND_OUT_SQL.replace(":ranked_roles", words(ranked_roles)),
             {
+                "community": community,
                 "lang": lang,
                 "user": user_id,
                 "now": now,
@@ -181,7 +186,9 @@ class HandOutQueries(Queries):
         snap.rankings.sort(key=attrgetter("id"))
         return snap
 
-    async def ranking_parents(self, lang: str, user_id: int, roles: Sequence[str], now: float) -> list[dict[str, Any]]:
+    async def ranking_parents(
+        self, community: int, lang: str, user_id: int, roles: Sequence[str], now: float
+    ) -> list[dict[str, Any]]:
         """Parents in active ranking trees with more than one accepted child of the given roles, that this
         user may rank, with their done rankings and the ranking slots held by live tasks."""
         rows = await self._all(
@@ -190,7 +197,7 @@ class HandOutQueries(Queries):
                  + (SELECT count(*) FROM tasks k WHERE k.target_id = p.id AND k.status = 'pending'
                         AND k.type IN {RANK_TYPES} AND {LIVE}) AS rankings
                 FROM trees t JOIN messages c ON c.tree_id = t.id JOIN messages p ON p.id = c.parent_id
-                WHERE t.lang = :lang AND t.state = 'ranking' AND t.active = 1
+                WHERE t.community_id = :community AND t.lang = :lang AND t.state = 'ranking' AND t.active = 1
                   AND c.deleted = 0 AND c.review_result = 1 AND c.role IN {words(roles)} AND p.deleted = 0
                   AND NOT EXISTS (SELECT 1 FROM rankings r WHERE r.user_id = :user AND r.parent_id = p.id)
                   AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.user_id = :user AND k.target_id = p.id
@@ -199,6 +206,6 @@ class HandOutQueries(Queries):
                         AND e.user_id = :user AND e.emoji = '_skip_ranking')
                 GROUP BY p.id HAVING count(*) > 1
                 ORDER BY p.id""",
-            {"lang": lang, "user": user_id, "now": now},
+            {"community": community, "lang": lang, "user": user_id, "now": now},
         )
         return [dict(r) for r in rows]

@@ -77,11 +77,11 @@ class ImportWrites(MemberIds):
 
     async def insert_trees(self, rows: Iterable[tuple[Any, ...]]) -> None:
         """Rows of (id, state, active, lang, goal_tree_size, max_depth, max_children_count, origin,
-        won_prompt_lottery_at, created_at, imported)."""
+        won_prompt_lottery_at, created_at, imported, community_id)."""
         await self._c.executemany(
             """INSERT INTO trees (id, state, active, lang, goal_tree_size, max_depth, max_children_count, origin,
-                                  won_prompt_lottery_at, created_at, state_changed_at, imported)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)""",
+                                  won_prompt_lottery_at, created_at, state_changed_at, imported, community_id)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)""",
             rows,
         )
 
@@ -96,9 +96,10 @@ class ImportWrites(MemberIds):
         )
 
     async def insert_loose(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Rows of (id, user_id, lang, tree_state, deleted, review_result, synthetic, node)."""
+        """Rows of (id, user_id, lang, tree_state, deleted, review_result, synthetic, node, community_id)."""
         await self._c.executemany(
-            """INSERT INTO loose_messages (id, user_id, lang, tree_state, deleted, review_result, synthetic, node)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO loose_messages (id, user_id, lang, tree_state, deleted, review_result, synthetic, node,
+                                            community_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             rows,
         )

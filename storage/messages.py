@@ -275,15 +275,18 @@ class MessageWrites(Queries):
             (message_id, now),
         )
 
-    async def moderation_suspects(self, lang: str, red_flags: int, skip_replies: int) -> list[MessageRow]:
+    async def moderation_suspects(
+        self, community: int, lang: str, red_flags: int, skip_replies: int
+    ) -> list[MessageRow]:
         """Undeleted, not rejected messages of active trees in review or growing that reach a threshold."""
         rows = await self._all(
             """SELECT m.* FROM trees t JOIN messages m ON m.tree_id = t.id
-               WHERE t.lang = ? AND t.active = 1 AND t.state IN ('initial_prompt_review', 'growing')
+               WHERE t.community_id = ? AND t.lang = ? AND t.active = 1
+                 AND t.state IN ('initial_prompt_review', 'growing')
                  AND m.deleted = 0 AND m.review_result IS NOT 0
                  AND (coalesce(json_extract(m.emojis, '$.red_flag'), 0) >= ?
                       OR coalesce(json_extract(m.emojis, '$._skip_reply'), 0) >= ?)
                ORDER BY m.depth, m.id""",
-            (lang, red_flags, skip_replies),
+            (community, lang, red_flags, skip_replies),
         )
         return [message_from(r) for r in rows]

@@ -17,9 +17,11 @@ from engine.records import TreeRow, UserRow
 from storage.exports import ExportQueries
 from storage.guilds import GuildQueries
 from storage.handout import HandOutQueries
+from storage.history import HistoryQueries
 from storage.imports import ImportWrites
 from storage.jobs import JobRuns
 from storage.messages import MessageWrites
+from storage.privacy import PrivacyQueries
 from storage.rows import tree_from, user_from
 from storage.stats import StatsQueries
 from storage.tasks import TaskWrites
@@ -33,7 +35,9 @@ class Repository(MessageWrites, TaskWrites):
         self.stats = StatsQueries(conn)
         self.guilds = GuildQueries(conn)
         self.jobs = JobRuns(conn)
+        self.history = HistoryQueries(conn)  # /history and the notifications waiting for a DM
         self.imports = ImportWrites(conn)  # the dataset's way in: same connection, same unit of work
+        self.privacy = PrivacyQueries(conn)  # consent, remove my name, delete my texts (issue 15)
 
     async def savepoint(self, name: str) -> None:
         await self._run(f"SAVEPOINT {name}")
@@ -114,13 +118,14 @@ class Repository(MessageWrites, TaskWrites):
         max_depth: int,
         max_children_count: int,
         now: float,
+        community: int,
         origin: str | None = None,
         won_prompt_lottery_at: float | None = None,
     ) -> None:
         await self._run(
             """INSERT INTO trees (id, state, active, lang, goal_tree_size, max_depth, max_children_count,
-                                  origin, won_prompt_lottery_at, created_at, state_changed_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                  origin, won_prompt_lottery_at, created_at, state_changed_at, community_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 tree_id,
                 state,
@@ -133,8 +138,12 @@ class Repository(MessageWrites, TaskWrites):
                 won_prompt_lottery_at,
                 now,
                 now,
+                community,
             ),
         )
+
+    async def community_of_tree(self, tree_id: str) -> int | None:
+        return cast(int | None, await self._scalar("SELECT community_id FROM trees WHERE id = ?", (tree_id,)))
 
     async def set_tree_state(
         self, tree_id: str, state: str, active: bool, now: float, *, halted_from: str | None, stamp_lottery: bool
@@ -147,18 +156,20 @@ class Repository(MessageWrites, TaskWrites):
             (state, int(active), now, halted_from, int(stamp_lottery), now, tree_id),
         )
 
-    async def tree_counts(self, lang: str | None = None) -> dict[str, int]:
-        if lang is None:
-            rows = await self._all("SELECT state, count(*) FROM trees GROUP BY state")
-        else:
-            rows = await self._all("SELECT state, count(*) FROM trees WHERE lang = ? GROUP BY state", (lang,))
+    async def tree_counts(self, lang: str | None = None, community: int | None = None) -> dict[str, int]:
+        """Trees per state, of one language and/or community (None: all)."""
+        rows = await self._all(
+            """SELECT state, count(*) FROM trees WHERE (:lang IS NULL OR lang = :lang)
+                 AND (:community IS NULL OR community_id = :community) GROUP BY state""",
+            {"lang": lang, "community": community},
+        )
         return {r[0]: r[1] for r in rows}
 
-    async def count_trees(self, lang: str, state: str, *, active_only: bool) -> int:
-        sql = "SELECT count(*) FROM trees WHERE lang = ? AND state = ?"
+    async def count_trees(self, community: int, lang: str, state: str, *, active_only: bool) -> int:
+        sql = "SELECT count(*) FROM trees WHERE community_id = ? AND lang = ? AND state = ?"
         if active_only:
             sql += " AND active = 1"
-        return await self._int(sql, (lang, state))
+        return await self._int(sql, (community, lang, state))
 
     async def tree_ids_in_state(self, state: str, lang: str | None = None) -> list[str]:
         if lang is None:
@@ -176,19 +187,29 @@ class Repository(MessageWrites, TaskWrites):
         )
         return cast(float | None, latest)
 
-    async def languages(self) -> list[str]:
-        return [r[0] for r in await self._all("SELECT DISTINCT lang FROM trees ORDER BY lang")]
+    async def languages(self, community: int | None = None) -> list[str]:
+        if community is None:
+            return [r[0] for r in await self._all("SELECT DISTINCT lang FROM trees ORDER BY lang")]
+        rows = await self._all("SELECT DISTINCT lang FROM trees WHERE community_id = ? ORDER BY lang", (community,))
+        return [r[0] for r in rows]
 
-    async def lottery_candidates(self, lang: str, month_start: float) -> dict[int, int]:
+    async def community_languages(self) -> list[tuple[int, str]]:
+        """(community, language) of every pool that holds trees: what the scheduled passes go over."""
+        rows = await self._all("SELECT DISTINCT community_id, lang FROM trees ORDER BY community_id, lang")
+        return [(r[0], r[1]) for r in rows]
+
+    async def lottery_candidates(self, community: int, lang: str, month_start: float) -> dict[int, int]:
         """Authors of accepted, undeleted waiting prompts in `lang` who may still take part, with the
         number of times a reply of theirs was ranked best in a ballot since `month_start`."""
         rows = await self._all(
             """SELECT DISTINCT m.user_id FROM trees t
                JOIN messages m ON m.id = t.id
                JOIN users u ON u.id = m.user_id
-               WHERE t.lang = ? AND t.state = 'prompt_lottery_waiting'
-                 AND m.deleted = 0 AND m.review_result = 1 AND u.enabled = 1 AND u.deleted = 0""",
-            (lang,),
+               WHERE t.community_id = ? AND t.lang = ? AND t.state = 'prompt_lottery_waiting'
+                 AND m.deleted = 0 AND m.review_result = 1 AND u.enabled = 1 AND u.deleted = 0
+                 AND NOT EXISTS (SELECT 1 FROM community_bans b
+                                 WHERE b.community_id = t.community_id AND b.user_id = m.user_id)""",
+            (community, lang),
         )
         authors = {r[0]: 0 for r in rows}
         if not authors:
@@ -205,13 +226,13 @@ class Repository(MessageWrites, TaskWrites):
             authors[user_id] = n
         return authors
 
-    async def waiting_prompts_of(self, lang: str, user_id: int, limit: int = 100) -> list[str]:
+    async def waiting_prompts_of(self, community: int, lang: str, user_id: int, limit: int = 100) -> list[str]:
         rows = await self._all(
             """SELECT t.id FROM trees t JOIN messages m ON m.id = t.id
-               WHERE t.lang = ? AND t.state = 'prompt_lottery_waiting' AND m.user_id = ?
+               WHERE t.community_id = ? AND t.lang = ? AND t.state = 'prompt_lottery_waiting' AND m.user_id = ?
                  AND m.deleted = 0 AND m.review_result = 1
                ORDER BY t.id LIMIT ?""",
-            (lang, user_id, limit),
+            (community, lang, user_id, limit),
         )
         return [r[0] for r in rows]
 
@@ -223,18 +244,20 @@ class Repository(MessageWrites, TaskWrites):
         )
         return [r[0] for r in rows]
 
-    async def waiting_trees_of_user(self, user_id: int) -> list[str]:
+    async def waiting_trees_of_user(self, user_id: int, community: int | None = None) -> list[str]:
         rows = await self._all(
             """SELECT t.id FROM trees t JOIN messages m ON m.id = t.id
-               WHERE t.state = 'prompt_lottery_waiting' AND m.user_id = ? ORDER BY t.id""",
-            (user_id,),
+               WHERE t.state = 'prompt_lottery_waiting' AND m.user_id = :user
+                 AND (:community IS NULL OR t.community_id = :community) ORDER BY t.id""",
+            {"user": user_id, "community": community},
         )
         return [r[0] for r in rows]
 
-    async def backlog_tree(self, lang: str, exclude: Sequence[str] = ()) -> str | None:
+    async def backlog_tree(self, community: int, lang: str, exclude: Sequence[str] = ()) -> str | None:
         rows = await self._all(
-            "SELECT id FROM trees WHERE state = 'backlog_ranking' AND lang = ? ORDER BY id LIMIT ?",
-            (lang, len(exclude) + 1),
+            """SELECT id FROM trees WHERE community_id = ? AND state = 'backlog_ranking' AND lang = ?
+               ORDER BY id LIMIT ?""",
+            (community, lang, len(exclude) + 1),
         )
         tree_ids: list[str] = [r[0] for r in rows]
         for tree_id in tree_ids:

@@ -29,6 +29,13 @@ def user_from(row: sqlite3.Row) -> UserRow:
         last_activity_at=row["last_activity_at"],
         streak_last_day_at=row["streak_last_day_at"],
         streak_days=row["streak_days"],
+        home_community_id=row["home_community_id"],
+        consent_at=row["consent_at"],
+        consent_withdrawn_at=row["consent_withdrawn_at"],
+        name_removed_at=row["name_removed_at"],
+        texts_deleted_at=row["texts_deleted_at"],
+        notify=bool(row["notify"]),
+        notified_at=row["notified_at"],
     )
 
 
@@ -46,6 +53,8 @@ def tree_from(row: sqlite3.Row) -> TreeRow:
         origin=row["origin"],
         created_at=row["created_at"],
         state_changed_at=row["state_changed_at"],
+        community_id=row["community_id"],
+        withdrawn_at=row["withdrawn_at"],
     )
 
 
@@ -89,4 +98,5 @@ def task_from(row: sqlite3.Row) -> TaskRow:
         lease_until=row["lease_until"],
         frontend_ref=row["frontend_ref"],
         draft=row["draft"],
+        community_id=row["community_id"],
     )

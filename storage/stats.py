@@ -27,22 +27,24 @@ STAT_COUNTERS = (
 class StatsQueries(Queries):
     """The leaderboard's raw counts (reference §7.2); the score and ranks are the engine's."""
 
-    async def counters(self, since: float | None) -> dict[int, dict[str, int]]:
-        """user id -> counter -> count, over contributions created at or after `since` (None: all)."""
+    async def counters(self, since: float | None) -> dict[tuple[int, str, int], dict[str, int]]:
+        """(community, language, user id) -> counter -> count, over contributions created at or after `since`
+        (None: all). A contribution counts in the community and language of the tree it went into."""
         base = -1e18 if since is None else since
-        out: dict[int, dict[str, int]] = {}
+        out: dict[tuple[int, str, int], dict[str, int]] = {}
 
-        def add(user_id: int, name: str, n: int) -> None:
-            out.setdefault(user_id, dict.fromkeys(STAT_COUNTERS, 0))[name] += n
+        def add(key: tuple[int, str, int], name: str, n: int) -> None:
+            out.setdefault(key, dict.fromkeys(STAT_COUNTERS, 0))[name] += n
 
         for row in await self._all(
-            """SELECT user_id,
-                      sum(parent_id IS NULL), sum(parent_id IS NULL AND review_result = 1),
-                      sum(parent_id IS NOT NULL AND role = 'assistant'),
-                      sum(parent_id IS NOT NULL AND role = 'assistant' AND review_result = 1),
-                      sum(parent_id IS NOT NULL AND role = 'prompter'),
-                      sum(parent_id IS NOT NULL AND role = 'prompter' AND review_result = 1)
-               FROM messages WHERE deleted = 0 AND created_at >= ? GROUP BY user_id""",
+            """SELECT t.community_id, t.lang, m.user_id,
+                      sum(m.parent_id IS NULL), sum(m.parent_id IS NULL AND m.review_result = 1),
+                      sum(m.parent_id IS NOT NULL AND m.role = 'assistant'),
+                      sum(m.parent_id IS NOT NULL AND m.role = 'assistant' AND m.review_result = 1),
+                      sum(m.parent_id IS NOT NULL AND m.role = 'prompter'),
+                      sum(m.parent_id IS NOT NULL AND m.role = 'prompter' AND m.review_result = 1)
+               FROM messages m JOIN trees t ON t.id = m.tree_id
+               WHERE m.deleted = 0 AND m.created_at >= ? GROUP BY t.community_id, t.lang, m.user_id""",
             (base,),
         ):
             for name, n in zip(
@@ -54,38 +56,55 @@ class StatsQueries(Queries):
                     "replies_prompter",
                     "accepted_replies_prompter",
                 ),
-                row[1:],
+                row[3:],
                 strict=True,
             ):
-                add(row[0], name, n or 0)
-        for user_id, mode, n in await self._all(
-            f"""SELECT user_id, json_extract(payload, '$.mode'), count(*) FROM tasks
+                add((row[0], row[1], row[2]), name, n or 0)
+        for community, lang, user_id, mode, n in await self._all(
+            f"""SELECT community_id, lang, user_id, json_extract(payload, '$.mode'), count(*) FROM tasks
                 WHERE status = 'done' AND type IN {LABEL_TYPES} AND created_at >= ?
-                GROUP BY user_id, json_extract(payload, '$.mode')""",
+                GROUP BY community_id, lang, user_id, json_extract(payload, '$.mode')""",
             (base,),
         ):
-            add(user_id, "labels_simple" if mode == "simple" else "labels_full", n)
-        for user_id, n in await self._all(
-            "SELECT user_id, count(*) FROM rankings WHERE created_at >= ? GROUP BY user_id", (base,)
+            add((community, lang, user_id), "labels_simple" if mode == "simple" else "labels_full", n)
+        for community, lang, user_id, n in await self._all(
+            """SELECT t.community_id, t.lang, r.user_id, count(*) FROM rankings r JOIN trees t ON t.id = r.tree_id
+               WHERE r.created_at >= ? GROUP BY t.community_id, t.lang, r.user_id""",
+            (base,),
         ):
-            add(user_id, "rankings_total", n)
-        for author, position, n in await self._all(
-            """SELECT m.user_id, CAST(j.key AS INTEGER), count(*) FROM rankings r, json_each(r.ranked_ids) j
+            add((community, lang, user_id), "rankings_total", n)
+        for community, lang, author, position, n in await self._all(
+            """SELECT t.community_id, t.lang, m.user_id, CAST(j.key AS INTEGER), count(*)
+               FROM rankings r JOIN trees t ON t.id = r.tree_id, json_each(r.ranked_ids) j
                JOIN messages m ON m.id = j.value
                WHERE r.created_at >= ? AND CAST(j.key AS INTEGER) < 3
-               GROUP BY m.user_id, CAST(j.key AS INTEGER)""",
+               GROUP BY t.community_id, t.lang, m.user_id, CAST(j.key AS INTEGER)""",
             (base,),
         ):
-            add(author, f"reply_ranked_{position + 1}", n)
+            add((community, lang, author), f"reply_ranked_{position + 1}", n)
         return out
 
     async def replace_frame(self, frame: str, base: float | None, now: float, rows: list[dict[str, Any]]) -> None:
+        """Replace a time frame's rows (each with its community_id and lang, '' for every language)."""
         await self._run("DELETE FROM user_stats WHERE time_frame = ?", (frame,))
-        columns = ("time_frame", "user_id", "base_date", "modified_at", "leader_score", "rank", *STAT_COUNTERS)
+        columns = (
+            "community_id", "lang", "time_frame", "user_id", "base_date", "modified_at", "leader_score", "rank",
+            *STAT_COUNTERS,
+        )  # fmt: skip
         await self._c.executemany(
             f"INSERT INTO user_stats ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [
-                (frame, r["user_id"], base, now, r["leader_score"], r["rank"], *(r[c] for c in STAT_COUNTERS))
+                (
+                    r["community_id"],
+                    r["lang"],
+                    frame,
+                    r["user_id"],
+                    base,
+                    now,
+                    r["leader_score"],
+                    r["rank"],
+                    *(r[c] for c in STAT_COUNTERS),
+                )  # fmt: skip
                 for r in rows
             ],
         )
@@ -107,20 +126,30 @@ class StatsQueries(Queries):
         rows = await self._all("SELECT id FROM users WHERE show_on_leaderboard = 1 AND enabled = 1 AND deleted = 0")
         return {r[0] for r in rows}
 
-    async def stats_of(self, frame: str, user_id: int) -> dict[str, Any] | None:
-        row = await self._one("SELECT * FROM user_stats WHERE time_frame = ? AND user_id = ?", (frame, user_id))
+    async def stats_of(self, frame: str, user_id: int, community: int, lang: str = "") -> dict[str, Any] | None:
+        row = await self._one(
+            """SELECT * FROM user_stats WHERE community_id = ? AND lang = ? AND time_frame = ? AND user_id = ?""",
+            (community, lang, frame, user_id),
+        )
         return None if row is None else dict(row)
 
-    async def leaderboard(self, frame: str, offset: int, limit: int) -> list[dict[str, Any]]:
+    async def leaderboard(
+        self, frame: str, offset: int, limit: int, community: int, lang: str = ""
+    ) -> list[dict[str, Any]]:
         rows = await self._all(
             """SELECT s.*, u.display_name, u.username FROM user_stats s JOIN users u ON u.id = s.user_id
-               WHERE s.time_frame = ? AND s.rank IS NOT NULL ORDER BY s.rank LIMIT ? OFFSET ?""",
-            (frame, limit, offset),
+               WHERE s.community_id = ? AND s.lang = ? AND s.time_frame = ? AND s.rank IS NOT NULL
+               ORDER BY s.rank LIMIT ? OFFSET ?""",
+            (community, lang, frame, limit, offset),
         )
         return [dict(r) for r in rows]
 
-    async def ranked_count(self, frame: str) -> int:
-        return await self._int("SELECT count(*) FROM user_stats WHERE time_frame = ? AND rank IS NOT NULL", (frame,))
+    async def ranked_count(self, frame: str, community: int, lang: str = "") -> int:
+        return await self._int(
+            """SELECT count(*) FROM user_stats
+               WHERE community_id = ? AND lang = ? AND time_frame = ? AND rank IS NOT NULL""",
+            (community, lang, frame),
+        )
 
     async def messages_per_role(self, lang: str | None) -> dict[str, int]:
         sql = """SELECT CASE WHEN m.parent_id IS NULL THEN 'prompt' ELSE m.role END, count(*)

@@ -11,6 +11,12 @@ from storage.rows import message_from, task_from
 from storage.sql import LIVE, REPLY_TYPES, RESULT_TYPES, Queries, SqlValue, words
 
 
+def _in_community(column: str) -> str:
+    """`column` (a message id) lies in community :community, or :community is NULL (every community)."""
+    return f"""(:community IS NULL OR EXISTS (SELECT 1 FROM messages m JOIN trees t ON t.id = m.tree_id
+                                            WHERE m.id = {column} AND t.community_id = :community))"""
+
+
 class TaskWrites(Queries):
     async def insert_task(
         self,
@@ -25,12 +31,13 @@ class TaskWrites(Queries):
         payload: dict[str, Any],
         now: float,
         expires_at: float | None,
+        community: int,
         lease_until: float | None = None,
     ) -> TaskRow:
         row = await self._one(
             """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
-                                  created_at, expires_at, lease_until)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                                  created_at, expires_at, lease_until, community_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 task_id,
                 user_id,
@@ -43,6 +50,7 @@ class TaskWrites(Queries):
                 now,
                 expires_at,
                 lease_until,
+                community,
             ),
         )
         assert row is not None
@@ -74,12 +82,13 @@ class TaskWrites(Queries):
             "UPDATE tasks SET lease_until = NULL WHERE status = 'pending' AND lease_until <= ?", (now,)
         )
 
-    async def open_tasks_of(self, user_id: int, now: float, limit: int) -> list[TaskRow]:
-        """The member's pending tasks that have not expired, newest first."""
+    async def open_tasks_of(self, user_id: int, now: float, limit: int, community: int | None = None) -> list[TaskRow]:
+        """The member's pending tasks that have not expired, newest first (in one community, or all)."""
         rows = await self._all(
-            """SELECT * FROM tasks WHERE user_id = ? AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?)
-               ORDER BY created_at DESC, id LIMIT ?""",
-            (user_id, now, limit),
+            """SELECT * FROM tasks WHERE user_id = :user AND status = 'pending'
+                 AND (expires_at IS NULL OR expires_at > :now) AND (:community IS NULL OR community_id = :community)
+               ORDER BY created_at DESC, id LIMIT :limit""",
+            {"user": user_id, "now": now, "limit": limit, "community": community},
         )
         return [task_from(r) for r in rows]
 
@@ -135,9 +144,13 @@ class TaskWrites(Queries):
         target_ids: Sequence[str] = (),
         user_id: int | None = None,
         types: Sequence[str] | None = None,
+        community: int | None = None,
     ) -> int:
         conds: list[str] = ["status = 'pending'"]
         params: list[SqlValue] = [now]
+        if community is not None:
+            conds.append("community_id = ?")
+            params.append(community)
         if tree_id is not None:
             conds.append("tree_id = ?")
             params.append(tree_id)
@@ -248,50 +261,113 @@ class TaskWrites(Queries):
         out.update({r[0]: r[1] for r in rows})
         return out
 
-    async def log(self, now: float, actor_id: int | None, action: str, target: str, detail: str = "") -> None:
+    async def log(
+        self, now: float, actor_id: int | None, action: str, target: str, detail: str = "", *, community: int | None
+    ) -> None:
+        """One moderation log line, in `community` (None: an owner's action over every community)."""
         await self._run(
-            "INSERT INTO moderation_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-            (now, actor_id, action, target, detail),
+            """INSERT INTO moderation_log (at, actor_id, action, target, detail, community_id)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (now, actor_id, action, target, detail, community),
         )
 
-    async def moderation_log(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = await self._all("SELECT * FROM moderation_log ORDER BY id DESC LIMIT ?", (limit,))
+    async def moderation_log(self, limit: int = 50, community: int | None = None) -> list[dict[str, Any]]:
+        rows = await self._all(
+            """SELECT * FROM moderation_log WHERE :community IS NULL OR community_id = :community
+               ORDER BY id DESC LIMIT :limit""",
+            {"community": community, "limit": limit},
+        )
         return [dict(r) for r in rows]
 
-    async def messages_of_user(self, user_id: int) -> list[MessageRow]:
-        rows = await self._all("SELECT * FROM messages WHERE user_id = ? ORDER BY depth, id", (user_id,))
-        return [message_from(r) for r in rows]
+    # ------------------------------------------------------------------ community bans
 
-    async def emojis_of_user(self, user_id: int) -> list[tuple[str, str]]:
-        rows = await self._all("SELECT message_id, emoji FROM message_emojis WHERE user_id = ?", (user_id,))
-        return [(r[0], r[1]) for r in rows]
-
-    async def delete_emojis_of_user(self, user_id: int) -> None:
-        await self._run("DELETE FROM message_emojis WHERE user_id = ?", (user_id,))
-
-    async def labels_of_user(self, user_id: int) -> list[tuple[str, str | None]]:
-        """(message id, task id) of every label row the user wrote."""
-        rows = await self._all("SELECT message_id, task_id FROM labels WHERE user_id = ?", (user_id,))
-        return [(r[0], r[1]) for r in rows]
-
-    async def mark_results_purged(self, user_id: int) -> None:
-        """The user's done reviews and rankings lose their results: say so on the tasks."""
-        await self._run(
-            f"""UPDATE tasks SET status = 'purged' WHERE user_id = ? AND status = 'done'
-                AND type IN {RESULT_TYPES}""",
-            (user_id,),
+    async def ban_in_community(
+        self, community: int, user_id: int, now: float, actor_id: int | None, reason: str
+    ) -> bool:
+        """Ban a member from one community; False when they already were."""
+        return (
+            await self._run(
+                """INSERT INTO community_bans (community_id, user_id, at, actor_id, reason) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT DO NOTHING""",
+                (community, user_id, now, actor_id, reason),
+            )
+            > 0
         )
 
-    async def delete_labels_of_user(self, user_id: int) -> None:
-        await self._run("DELETE FROM labels WHERE user_id = ?", (user_id,))
+    async def unban_in_community(self, community: int, user_id: int) -> bool:
+        return (
+            await self._run("DELETE FROM community_bans WHERE community_id = ? AND user_id = ?", (community, user_id))
+            > 0
+        )
 
-    async def rankings_of_user(self, user_id: int) -> list[tuple[str, str, list[str]]]:
+    async def banned_in(self, community: int, user_id: int) -> bool:
+        return (
+            await self._scalar(
+                "SELECT 1 FROM community_bans WHERE community_id = ? AND user_id = ?", (community, user_id)
+            )
+            is not None
+        )
+
+    # A member's contributions, in one community or (None) in all: what a purge goes over.
+
+    async def messages_of_user(self, user_id: int, community: int | None = None) -> list[MessageRow]:
+        rows = await self._all(
+            """SELECT m.* FROM messages m WHERE m.user_id = :user AND (:community IS NULL
+                   OR (SELECT t.community_id FROM trees t WHERE t.id = m.tree_id) = :community)
+               ORDER BY m.depth, m.id""",
+            {"user": user_id, "community": community},
+        )
+        return [message_from(r) for r in rows]
+
+    async def emojis_of_user(self, user_id: int, community: int | None = None) -> list[tuple[str, str]]:
+        rows = await self._all(
+            f"SELECT message_id, emoji FROM message_emojis WHERE user_id = :user AND {_in_community('message_id')}",
+            {"user": user_id, "community": community},
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_emojis_of_user(self, user_id: int, community: int | None = None) -> None:
+        await self._run(
+            f"DELETE FROM message_emojis WHERE user_id = :user AND {_in_community('message_id')}",
+            {"user": user_id, "community": community},
+        )
+
+    async def labels_of_user(self, user_id: int, community: int | None = None) -> list[tuple[str, str | None]]:
+        """(message id, task id) of every label row the user wrote."""
+        rows = await self._all(
+            f"SELECT message_id, task_id FROM labels WHERE user_id = :user AND {_in_community('message_id')}",
+            {"user": user_id, "community": community},
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def mark_results_purged(self, user_id: int, community: int | None = None) -> None:
+        """The user's done reviews and rankings lose their results: say so on the tasks."""
+        await self._run(
+            f"""UPDATE tasks SET status = 'purged' WHERE user_id = :user AND status = 'done'
+                AND type IN {RESULT_TYPES} AND (:community IS NULL OR community_id = :community)""",
+            {"user": user_id, "community": community},
+        )
+
+    async def delete_labels_of_user(self, user_id: int, community: int | None = None) -> None:
+        await self._run(
+            f"DELETE FROM labels WHERE user_id = :user AND {_in_community('message_id')}",
+            {"user": user_id, "community": community},
+        )
+
+    async def rankings_of_user(self, user_id: int, community: int | None = None) -> list[tuple[str, str, list[str]]]:
         """(parent id, tree id, ranked ids) of every ranking the user gave."""
-        rows = await self._all("SELECT parent_id, tree_id, ranked_ids FROM rankings WHERE user_id = ?", (user_id,))
+        rows = await self._all(
+            f"""SELECT parent_id, tree_id, ranked_ids FROM rankings WHERE user_id = :user
+                AND {_in_community("parent_id")}""",
+            {"user": user_id, "community": community},
+        )
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
-    async def delete_rankings_of_user(self, user_id: int) -> None:
-        await self._run("DELETE FROM rankings WHERE user_id = ?", (user_id,))
+    async def delete_rankings_of_user(self, user_id: int, community: int | None = None) -> None:
+        await self._run(
+            f"DELETE FROM rankings WHERE user_id = :user AND {_in_community('parent_id')}",
+            {"user": user_id, "community": community},
+        )
 
     async def recount_reviews(self, message_ids: Sequence[str]) -> None:
         await self._c.executemany(

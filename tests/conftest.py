@@ -14,7 +14,7 @@ import pytest
 from engine import Engine, EngineConfig, FakeClock
 from storage.database import Database
 from tests.discord_env import Env
-from tests.driver import Driver
+from tests.driver import Driver, member
 from tests.fakes import DiscordErrorLog, FakeDiscord
 from tests.fakes.discord_api import mention_leaks
 
@@ -48,7 +48,7 @@ def engine(make_engine: Callable[..., Engine]) -> Engine:
 
 @pytest.fixture
 async def users(engine: Engine) -> list[int]:
-    return [await engine.ensure_user("test", f"u{i}", f"User {i}") for i in range(12)]
+    return [await member(engine, f"u{i}", f"User {i}") for i in range(12)]
 
 
 @pytest.fixture

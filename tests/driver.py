@@ -13,6 +13,15 @@ GOOD = {"spam": 0.0, "lang_mismatch": 0.0}
 SPAM = {"spam": 1.0, "lang_mismatch": 0.0}
 
 
+async def member(engine: Engine, name: str, display_name: str = "", *, auth: str = "test", consent: bool = True) -> int:
+    """A member of the tests: created (or found) by name and, unless told otherwise, agreed to the dataset terms
+    (with `require_consent`, nothing of a member is stored before that)."""
+    user_id = await engine.ensure_user(auth, name, display_name)
+    if consent:
+        await engine.give_consent(user_id)
+    return user_id
+
+
 def fill_labels(task: Task, values: dict[str, float]) -> dict[str, float]:
     """Labels for a task: the given values for the task's labels, 0 for its other mandatory labels."""
     out = {k: v for k, v in values.items() if k in task.valid_labels}

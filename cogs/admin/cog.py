@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.checks import ADMINS, NotPermitted, is_admin
-from cogs.context import member_id
+from cogs.context import community_of, member_id
 from cogs.i18n import Tr, tr_for
 from cogs.replies import send
 from engine.export import ExportOptions, export
@@ -147,6 +147,7 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
             states=None if everything else ExportOptions().states,
             lang=normalize_lang(language) if language else None,
             labels=labels,
+            community=await community_of(interaction),  # this server's community only
         )
         result = await export(bot.db, out, options)
         tr = await tr_for(interaction)

@@ -13,9 +13,10 @@ from discord.ext import commands
 from cogs.charts import render_contributions
 from cogs.community.render import PERIOD_CHOICES, PERIOD_NAMES, name_of, period_of, stats_embed
 from cogs.community.views import leaderboard_message, privacy_panel
-from cogs.context import member_id
+from cogs.context import community_of, member_id
 from cogs.i18n import tr_for
 from cogs.replies import send
+from engine.lang import normalize_lang
 from engine.stats import TimeFrame
 
 if TYPE_CHECKING:
@@ -77,20 +78,27 @@ class Community(commands.Cog):
         if target.id != interaction.user.id and (not user.show_on_leaderboard or user.deleted):
             await send(interaction, tr("{name} keeps their stats private.", name=name_of(target)))
             return
-        stats = await bot.stats.member(uid, period_of(period))
+        stats = await bot.stats.member(uid, period_of(period), community=await community_of(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         daily = await bot.stats.daily(uid)
         png = await render_contributions(tr, stats.counters, target.display_name, PERIOD_NAMES[stats.frame], daily)
         embed = stats_embed(tr, name_of(target), stats, user.streak_days)
         await send(interaction, embeds=[embed], files=[discord.File(io.BytesIO(png), filename="stats.png")])
 
-    @app_commands.command(name="leaderboard", description="The top contributors, with your own place.")
-    @app_commands.describe(period="Which period (default: all time)")
+    @app_commands.command(name="leaderboard", description="The top contributors here, with your own place.")
+    @app_commands.describe(
+        period="Which period (default: all time)", language="Only this language, e.g. de (default: every language)"
+    )
     @app_commands.choices(period=PERIOD_CHOICES)
     async def leaderboard(
-        self, interaction: discord.Interaction[Grove], period: app_commands.Choice[str] | None = None
+        self,
+        interaction: discord.Interaction[Grove],
+        period: app_commands.Choice[str] | None = None,
+        language: str | None = None,
     ) -> None:
-        embed, view = await leaderboard_message(interaction, await tr_for(interaction), period_of(period), 0)
+        lang = normalize_lang(language) if language else None
+        tr = await tr_for(interaction)
+        embed, view = await leaderboard_message(interaction, tr, period_of(period), 0, lang)
         await send(interaction, embeds=[embed], view=view)
 
     @app_commands.command(name="privacy", description="Hide yourself from leaderboards, export or delete your data.")

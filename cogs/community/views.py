@@ -18,7 +18,7 @@ from discord import ui
 
 from cogs import privacy
 from cogs.community.render import confirm_delete, deleted_embed, leaderboard_embed, name_of, privacy_embed
-from cogs.context import member_id
+from cogs.context import community_of, engine_of, member_id
 from cogs.errors import report_error
 from cogs.i18n import Tr, tr_for
 from cogs.replies import send
@@ -29,41 +29,48 @@ if TYPE_CHECKING:
 
 PER_PAGE = 10
 PERIODS = "|".join(f.value for f in TimeFrame)
-LB_ID = re.compile(rf"g:lb:(?P<period>{PERIODS}):(?P<page>-?\d{{1,6}})")
+LB_ID = re.compile(rf"g:lb:(?P<period>{PERIODS}):(?P<page>-?\d{{1,6}})(?::(?P<lang>[a-z0-9-]{{1,35}}))?")
 PV_ACTIONS = ("hide", "show", "export", "delete", "purge", "cancel")
 PV_ID = re.compile(rf"g:pv:(?P<action>{'|'.join(PV_ACTIONS)})")
 PURGE_REASON = "deleted by the member (/privacy)"
 
 
 async def leaderboard_message(
-    interaction: discord.Interaction[Grove], tr: Tr, frame: TimeFrame, page: int
+    interaction: discord.Interaction[Grove], tr: Tr, frame: TimeFrame, page: int, lang: str | None = None
 ) -> tuple[discord.Embed, ui.View]:
+    """A page of the leaderboard of the interaction's community (in one language, or all)."""
     stats = interaction.client.stats
     me = await member_id(interaction)
-    board = await stats.board(frame, page=page, per_page=PER_PAGE)
-    own = await stats.member(me, frame)
+    community = await community_of(interaction)
+    board = await stats.board(frame, page=page, per_page=PER_PAGE, community=community, lang=lang)
+    own = await stats.member(me, frame, community=community, lang=lang)
     embed = leaderboard_embed(tr, board, me, own, name_of(interaction.user))
+    if lang:
+        embed.title = f"{embed.title} · {lang}"
     view = ui.View(timeout=None)
-    view.add_item(LeaderboardButton(frame, board.page - 1, emoji="◀", disabled=board.page <= 0))
-    view.add_item(LeaderboardButton(frame, board.page + 1, emoji="▶", disabled=board.page >= board.pages - 1))
+    view.add_item(LeaderboardButton(frame, board.page - 1, lang, emoji="◀", disabled=board.page <= 0))
+    view.add_item(LeaderboardButton(frame, board.page + 1, lang, emoji="▶", disabled=board.page >= board.pages - 1))
     return embed, view
 
 
 class LeaderboardButton(ui.DynamicItem[ui.Button], template=LB_ID.pattern):
-    def __init__(self, frame: TimeFrame, page: int, *, emoji: str | None = None, disabled: bool = False) -> None:
-        super().__init__(ui.Button(emoji=emoji, disabled=disabled, custom_id=f"g:lb:{frame.value}:{page}"))
-        self.frame, self.page = frame, page
+    def __init__(
+        self, frame: TimeFrame, page: int, lang: str | None = None, *, emoji: str | None = None, disabled: bool = False
+    ) -> None:
+        custom_id = f"g:lb:{frame.value}:{page}" + (f":{lang}" if lang else "")
+        super().__init__(ui.Button(emoji=emoji, disabled=disabled, custom_id=custom_id))
+        self.frame, self.page, self.lang = frame, page, lang
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
     ) -> LeaderboardButton:
-        return cls(TimeFrame(match["period"]), int(match["page"]))
+        return cls(TimeFrame(match["period"]), int(match["page"]), match["lang"])
 
     async def callback(self, interaction: discord.Interaction[Grove]) -> None:  # type: ignore[override]
         tr = await tr_for(interaction)
         try:
-            embed, view = await leaderboard_message(interaction, tr, self.frame, self.page)
+            embed, view = await leaderboard_message(interaction, tr, self.frame, self.page, self.lang)
             await interaction.response.edit_message(embed=embed, view=view)
         except Exception as exc:
             await report_error(interaction, exc, tr=tr)
@@ -72,7 +79,7 @@ class LeaderboardButton(ui.DynamicItem[ui.Button], template=LB_ID.pattern):
 async def privacy_panel(
     interaction: discord.Interaction[Grove], tr: Tr, note: str = ""
 ) -> tuple[discord.Embed, ui.View]:
-    user = await interaction.client.engine.user(await member_id(interaction))
+    user = await (await engine_of(interaction)).user(await member_id(interaction))
     shown = user.show_on_leaderboard
     view = ui.View(timeout=None)
     secondary, primary, danger = discord.ButtonStyle.secondary, discord.ButtonStyle.primary, discord.ButtonStyle.danger

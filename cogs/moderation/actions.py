@@ -14,6 +14,7 @@ from engine.types import TreeState
 
 if TYPE_CHECKING:
     from bot.bot import Grove
+    from engine.engine import Engine
 
 ACTIONS = ("halt", "delete", "restore", "ban", "dismiss")
 
@@ -37,34 +38,36 @@ def state(value: TreeState) -> functools.partial[str]:
     return functools.partial(state_name, state=value)
 
 
-async def delete(bot: Grove, message_id: str, actor: int, reason: str) -> Line:
-    new = await bot.engine.delete_message(message_id, actor, reason)
+# `engine` is the community-scoped one of where the moderator acts: another community's message is "not found".
+
+
+async def delete(engine: Engine, message_id: str, actor: int, reason: str) -> Line:
+    new = await engine.delete_message(message_id, actor, reason)
     said = later(
         "deleted message `{message}` and its replies (tree now **{state}**)", message=message_id, state=state(new)
     )
     return Line("🗑️", said)
 
 
-async def restore(bot: Grove, message_id: str, actor: int, reason: str) -> Line:
-    new = await bot.engine.restore_message(message_id, actor, reason)
+async def restore(engine: Engine, message_id: str, actor: int, reason: str) -> Line:
+    new = await engine.restore_message(message_id, actor, reason)
     return Line(
         "✅", later("restored message `{message}` (tree now **{state}**)", message=message_id, state=state(new))
     )
 
 
-async def moderate(bot: Grove, action: str, message_id: str, actor: int, reason: str) -> Line:
+async def moderate(bot: Grove, engine: Engine, action: str, message_id: str, actor: int, reason: str) -> Line:
     """Run a moderator action about a message on the engine; returns what changed, as a line for the log."""
-    engine = bot.engine
     message = await engine.message(message_id)
     tree = message.tree_id
     if action == "halt":
         new = await engine.halt_tree(tree, actor, reason)
         return Line("⛔", later("halted tree `{tree}` (now **{state}**)", tree=tree, state=state(new)))
     if action == "delete":
-        return await delete(bot, message.id, actor, reason)
+        return await delete(engine, message.id, actor, reason)
     if action == "restore":  # whatever there is to undo: a deletion, a halt, else the flags
         if message.deleted:
-            return await restore(bot, message.id, actor, reason)
+            return await restore(engine, message.id, actor, reason)
         if (await engine.tree_status(tree)).state is TreeState.HALTED_BY_MODERATOR:
             new = await engine.resume_tree(tree, actor, reason)
             return Line("✅", later("resumed tree `{tree}` (now **{state}**)", tree=tree, state=state(new)))

@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.checks import MODERATORS, NotPermitted, is_moderator, member_is_moderator
-from cogs.context import member_id
+from cogs.checks import MODERATORS, OWNERS, NotPermitted, is_moderator, member_is_moderator
+from cogs.context import engine_of, member_id
 from cogs.i18n import Tr, tr_for
 from cogs.moderation import actions
 from cogs.moderation.posts import Posts, jump_url
@@ -26,6 +26,7 @@ from engine.types import Emoji, EmojiOp
 
 if TYPE_CHECKING:
     from bot.bot import Grove
+    from engine.engine import Engine
 
 log = logging.getLogger("grove.moderation")
 
@@ -91,30 +92,34 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
 
     # ------------------------------------------------------------------ the feed and the queue
 
-    @commands.Cog.listener()
-    async def on_grove_message(self, message_id: str, guild_id: int | None) -> None:
-        if guild_id is None:
-            return
-        try:
-            await self.posts.mirror(message_id, guild_id)
-        except (DomainError, discord.HTTPException) as exc:
-            log.warning("could not mirror message %s in server %s: %s", message_id, guild_id, exc)
+    # A message or report belongs to a community (a DM one to the member's home community): it goes to the feed
+    # and the queue of every server of that community.
 
     @commands.Cog.listener()
-    async def on_grove_report(self, message_id: str, guild_id: int | None, reporter: int) -> None:
-        if guild_id is None:
-            return
-        try:
-            discord_id = await self.bot.discord_id(reporter)
+    async def on_grove_message(self, message_id: str, community: int) -> None:
+        for guild_id in await self.bot.settings.guilds_of(community):
+            if not self.bot.allowed_in(guild_id):
+                continue
+            try:
+                await self.posts.mirror(message_id, guild_id)
+            except (DomainError, discord.HTTPException) as exc:
+                log.warning("could not mirror message %s in server %s: %s", message_id, guild_id, exc)
 
-            who = f"<@{discord_id}>"
+    @commands.Cog.listener()
+    async def on_grove_report(self, message_id: str, community: int, reporter: int) -> None:
+        discord_id = await self.bot.discord_id(reporter)
+        who = f"<@{discord_id}>"
 
-            def why(tr: Tr) -> str:
-                return "📝 " + (tr("reported by {who}", who=who) if discord_id else tr("reported"))
+        def why(tr: Tr) -> str:
+            return "📝 " + (tr("reported by {who}", who=who) if discord_id else tr("reported"))
 
-            await self.posts.enqueue(message_id, guild_id, why, lambda tr: queue_view(message_id, tr))
-        except (DomainError, discord.HTTPException) as exc:
-            log.warning("could not queue reported message %s in server %s: %s", message_id, guild_id, exc)
+        for guild_id in await self.bot.settings.guilds_of(community):
+            if not self.bot.allowed_in(guild_id):
+                continue
+            try:
+                await self.posts.enqueue(message_id, guild_id, why, lambda tr: queue_view(message_id, tr))
+            except (DomainError, discord.HTTPException) as exc:
+                log.warning("could not queue reported message %s in server %s: %s", message_id, guild_id, exc)
 
     # ------------------------------------------------------------------ reactions on feed posts
 
@@ -139,7 +144,8 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         try:
             if vote is not None:
                 user = await self._reactor(payload)
-                await self.bot.engine.react(user, post.message_id, vote, EmojiOp.ADD if added else EmojiOp.REMOVE)
+                op = EmojiOp.ADD if added else EmojiOp.REMOVE
+                await (await self._engine_in(payload.guild_id)).react(user, post.message_id, vote, op)
                 if vote is Emoji.RED_FLAG and added:
                     who = f"<@{payload.user_id}>"
                     await self.posts.enqueue(
@@ -158,13 +164,17 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
                 await self._remove(payload)
                 return
             actor = await self.bot.member_id(member)
-            line = await actions.moderate(self.bot, action, post.message_id, actor, f"{key} reaction")
+            engine = await self._engine_in(payload.guild_id)
+            line = await actions.moderate(self.bot, engine, action, post.message_id, actor, f"{key} reaction")
             log.info("%s (user %s, message %s)", line, member.id, post.message_id)
             await self.posts.note(post.message_id, None, lambda tr: f"{line(tr)} — <@{member.id}> ({key})")
         except DomainError as exc:
             log.info("%s by user %s on message %s changed nothing: %s", key, payload.user_id, post.message_id, exc)
         except discord.HTTPException as exc:
             log.warning("%s by user %s on message %s: Discord refused: %s", key, payload.user_id, post.message_id, exc)
+
+    async def _engine_in(self, guild_id: int) -> Engine:
+        return self.bot.engine.scoped(await self.bot.community_of_guild(guild_id))
 
     async def _reactor(self, payload: discord.RawReactionActionEvent) -> int:
         """The engine id of who reacted (a removal carries no member: use the cache, else ask Discord)."""
@@ -195,14 +205,14 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
                 return post.message_id
         return ref
 
-    async def _tree_ref(self, ref: str) -> str:
+    async def _tree_ref(self, engine: Engine, ref: str) -> str:
         """A tree id, from itself or from any message (or post) of the tree."""
         ref = await self._message_ref(ref)
         try:
-            return (await self.bot.engine.tree_status(ref)).id
+            return (await engine.tree_status(ref)).id
         except errors.TreeNotFound:
             try:
-                return (await self.bot.engine.message(ref)).tree_id
+                return (await engine.message(ref)).tree_id
             except errors.MessageNotFound:
                 raise errors.TreeNotFound() from None
 
@@ -210,9 +220,10 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
     @app_commands.describe(tree="Tree id (or any of its messages, or a feed post link)", reason="Why (logged)")
     async def halt(self, interaction: discord.Interaction[Grove], tree: str, reason: str | None = None) -> None:
         tr = await tr_for(interaction)
-        tree_id = await self._tree_ref(tree)
-        before = (await self.bot.engine.tree_status(tree_id)).state
-        state = await self.bot.engine.halt_tree(tree_id, await member_id(interaction), reason or "")
+        engine = await engine_of(interaction)
+        tree_id = await self._tree_ref(engine, tree)
+        before = (await engine.tree_status(tree_id)).state
+        state = await engine.halt_tree(tree_id, await member_id(interaction), reason or "")
         said = tr(
             "Tree `{tree}` halted: **{before}** → **{after}**.",
             tree=tree_id,
@@ -225,8 +236,9 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
     @app_commands.describe(tree="Tree id (or any of its messages, or a feed post link)", reason="Why (logged)")
     async def resume(self, interaction: discord.Interaction[Grove], tree: str, reason: str | None = None) -> None:
         tr = await tr_for(interaction)
-        tree_id = await self._tree_ref(tree)
-        state = await self.bot.engine.resume_tree(tree_id, await member_id(interaction), reason or "")
+        engine = await engine_of(interaction)
+        tree_id = await self._tree_ref(engine, tree)
+        state = await engine.resume_tree(tree_id, await member_id(interaction), reason or "")
         said = tr("Tree `{tree}` resumed: now **{state}**.", tree=tree_id, state=state_name(tr, state))
         await send(interaction, f"▶️ {said}")
 
@@ -235,7 +247,8 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
     async def delete(self, interaction: discord.Interaction[Grove], message: str, reason: str | None = None) -> None:
         tr = await tr_for(interaction)
         message_id = await self._message_ref(message)
-        line = await actions.delete(self.bot, message_id, await member_id(interaction), reason or "")
+        engine = await engine_of(interaction)
+        line = await actions.delete(engine, message_id, await member_id(interaction), reason or "")
         await send(interaction, f"{line(tr)}.")
         who = interaction.user.mention
         await self.posts.note(message_id, None, lambda post_tr: f"{line(post_tr)} — {who} (/mod)")
@@ -245,27 +258,53 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
     async def restore(self, interaction: discord.Interaction[Grove], message: str, reason: str | None = None) -> None:
         tr = await tr_for(interaction)
         message_id = await self._message_ref(message)
-        line = await actions.restore(self.bot, message_id, await member_id(interaction), reason or "")
+        engine = await engine_of(interaction)
+        line = await actions.restore(engine, message_id, await member_id(interaction), reason or "")
         await send(interaction, f"{line(tr)}.")
         who = interaction.user.mention
         await self.posts.note(message_id, None, lambda post_tr: f"{line(post_tr)} — {who} (/mod)")
 
-    @app_commands.command(name="ban", description="Stop a member from taking tasks; their open tasks are withdrawn.")
-    @app_commands.describe(member="The member", reason="Why (logged)")
+    async def _banning_engine(self, interaction: discord.Interaction[Grove], everywhere: bool) -> Engine:
+        """Bans are per community; `everywhere` (every community) is for the bot's owners only."""
+        if not everywhere:
+            return await engine_of(interaction)
+        if interaction.user.id not in self.bot.config.discord.owner_ids:
+            raise NotPermitted(OWNERS)
+        return self.bot.engine
+
+    @app_commands.command(name="ban", description="Stop a member from taking tasks here; their open tasks go.")
+    @app_commands.describe(
+        member="The member", reason="Why (logged)", everywhere="Every community (the bot's owners only)"
+    )
     async def ban(
-        self, interaction: discord.Interaction[Grove], member: discord.User, reason: str | None = None
+        self,
+        interaction: discord.Interaction[Grove],
+        member: discord.User,
+        reason: str | None = None,
+        everywhere: bool = False,
     ) -> None:
         tr = await tr_for(interaction)
-        await self.bot.engine.ban_user(await member_id(interaction, member), await member_id(interaction), reason or "")
-        said = tr("{member} is banned from Grove tasks; their open tasks were withdrawn.", member=member.mention)
+        engine = await self._banning_engine(interaction, everywhere)
+        await engine.ban_user(await member_id(interaction, member), await member_id(interaction), reason or "")
+        if everywhere:
+            said = tr("{member} is banned from Grove tasks in every community.", member=member.mention)
+        else:
+            said = tr("{member} is banned from Grove tasks; their open tasks were withdrawn.", member=member.mention)
         await send(interaction, f"🔨 {said}")
 
     @app_commands.command(name="unban", description="Let a banned member take tasks again.")
-    @app_commands.describe(member="The member", reason="Why (logged)")
+    @app_commands.describe(
+        member="The member", reason="Why (logged)", everywhere="Lift a ban from every community (owners only)"
+    )
     async def unban(
-        self, interaction: discord.Interaction[Grove], member: discord.User, reason: str | None = None
+        self,
+        interaction: discord.Interaction[Grove],
+        member: discord.User,
+        reason: str | None = None,
+        everywhere: bool = False,
     ) -> None:
         tr = await tr_for(interaction)
+        engine = await self._banning_engine(interaction, everywhere)
         user = await member_id(interaction, member)
-        await self.bot.engine.unban_user(user, await member_id(interaction), reason or "")
+        await engine.unban_user(user, await member_id(interaction), reason or "")
         await send(interaction, "✅ " + tr("{member} may take Grove tasks again.", member=member.mention))

@@ -15,7 +15,7 @@ import discord
 from discord import ui
 
 from cogs.checks import MODERATORS, NotPermitted, is_moderator
-from cogs.context import member_id
+from cogs.context import engine_of, member_id
 from cogs.errors import report_error
 from cogs.i18n import NC_, Tr, server_tr, tr_for
 from cogs.moderation.actions import ACTIONS, moderate
@@ -74,7 +74,8 @@ class QueueButton(ui.DynamicItem[ui.Button], template=QUEUE_BUTTON.pattern):
     async def act(self, interaction: discord.Interaction[Grove], tr: Tr) -> None:
         """Act, then show who did what on the queue post (in the server's language) and the message's new status."""
         bot = interaction.client
-        line = await moderate(bot, self.action, self.message_id, await member_id(interaction), "mod queue")
+        engine = await engine_of(interaction)
+        line = await moderate(bot, engine, self.action, self.message_id, await member_id(interaction), "mod queue")
         log.info("%s (user %s, message %s)", line, interaction.user.id, self.message_id)
         who = interaction.user.mention
         if interaction.message is None:  # a button always comes with its message; a forged one may not
@@ -82,7 +83,7 @@ class QueueButton(ui.DynamicItem[ui.Button], template=QUEUE_BUTTON.pattern):
             return
         post_tr = server_tr(bot, interaction.guild_id)
         async with POST_LOCKS.hold(interaction.message.id):  # an event may be refreshing this post
-            message = await bot.engine.message(self.message_id)
+            message = await engine.message(self.message_id)
             embeds = with_status(post_tr, interaction.message.embeds, message)
             logged = with_log_line(post_tr, embeds, f"{line(post_tr)} — {who}", bot.clock.now())
             await interaction.response.edit_message(embeds=logged)

@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from cogs.charts import render_trees
 from cogs.checks import is_admin, is_moderator
-from cogs.context import member_id
+from cogs.context import engine_of, member_id
 from cogs.i18n import LOCALES, chosen_locale, from_discord, supported, tr_for, tr_in, verbatim
 from cogs.replies import send
 from cogs.tasks import flow, parts, resume
@@ -111,7 +111,7 @@ class Tasks(commands.Cog):
         option = getattr(interaction.namespace, "language", None)
         try:
             lang = await self._language(interaction, option)
-            counts = (await interaction.client.engine.availability(await member_id(interaction), lang)).counts
+            counts = (await (await engine_of(interaction)).availability(await member_id(interaction), lang)).counts
         except errors.DomainError:
             counts = {}
         total = sum(counts.values())
@@ -130,7 +130,7 @@ class Tasks(commands.Cog):
         self, interaction: discord.Interaction[Grove], current: str
     ) -> list[app_commands.Choice[str]]:
         tr = await tr_for(interaction)
-        langs = set(await interaction.client.engine.languages()) | {"en"}
+        langs = set(await (await engine_of(interaction)).languages()) | {"en"}
         found = [code for code in sorted(langs) if code.startswith(current.lower())]
         return [app_commands.Choice(name=f"{code} · {tr.language(code)}"[:100], value=code) for code in found[:25]]
 
@@ -139,11 +139,11 @@ class Tasks(commands.Cog):
     @app_commands.command(name="status", description="What you can do now, and how the trees of a language stand.")
     @app_commands.describe(language="Language code, e.g. en or de")
     async def status(self, interaction: discord.Interaction[Grove], language: str | None = None) -> None:
-        bot = interaction.client
         tr = await tr_for(interaction)
         lang = await self._language(interaction, language)
-        availability = await bot.engine.availability(await member_id(interaction), lang)
-        counts = await bot.engine.tree_counts(lang)
+        engine = await engine_of(interaction)
+        availability = await engine.availability(await member_id(interaction), lang)
+        counts = await engine.tree_counts(lang)
         embed = status_embed(tr, lang, availability, counts)
         await interaction.response.defer(ephemeral=True, thinking=True)  # drawing the chart takes a moment
         every_state = {state: counts.get(state, 0) for state in TreeState}

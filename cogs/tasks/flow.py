@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
+from cogs.context import engine_of
 from cogs.error_texts import rate_limited
 from cogs.errors import report_error
 from cogs.i18n import Tr, relative, tr_for
@@ -45,7 +46,7 @@ class NextButton(ui.DynamicItem[ui.Button], template=r"g:n:(?P<type>[a-z_]{3,30}
         try:
             member = await interaction.client.member_id(interaction.user)
             task_type = None if self.task_type == ANY else self.task_type
-            task = await interaction.client.engine.next_task(member, self.lang, task_type)
+            task = await (await engine_of(interaction)).next_task(member, self.lang, task_type)
             card = render(task, tr, stop=True)
             await interaction.response.edit_message(embeds=card.embeds, view=card.view, attachments=[])
         except Exception as exc:
@@ -58,13 +59,13 @@ def saved(tr: Tr) -> str:
 
 
 async def open_task(act: Act) -> Task:
-    return await act.bot.engine.open_task(act.task_id, await act.member())
+    return await (await act.engine()).open_task(act.task_id, await act.member())
 
 
 async def touch(act: Act) -> None:
     """The member is visibly working on the task (opened a form, paged, tapped a rank): its place is held for
     them from now. A finished or expired task is refused like any stale card."""
-    await act.bot.engine.touch_task(act.task_id, await act.member())
+    await (await act.engine()).touch_task(act.task_id, await act.member())
 
 
 async def show(act: Act, task: Task, state: str = "", page: int | None = None, notice: str = "") -> None:
@@ -95,7 +96,7 @@ async def next_card(act: Act, done: Task, notice: str) -> None:
     member, tr = await act.member(), act.tr
     if act.bot.config.tasks.continuous:  # an untouched next card costs no one anything: its lease runs out
         try:
-            task = await act.bot.engine.next_task(member, done.lang, done.type)
+            task = await (await act.engine()).next_task(member, done.lang, done.type)
         except errors.NoTaskAvailable:
             title = type_title(tr, done.type)
             detail = tr(
@@ -116,7 +117,7 @@ async def next_card(act: Act, done: Task, notice: str) -> None:
 
 async def skip(act: Act) -> None:
     member, tr = await act.member(), act.tr
-    task = await act.bot.engine.get_task(act.task_id, member)
+    task = await (await act.engine()).get_task(act.task_id, member)
     if task.draft and act.arg != "sure":
         embed = discord.Embed(
             title=tr("Skip this task?"),
@@ -129,7 +130,7 @@ async def skip(act: Act) -> None:
         view.add_item(TaskButton(task.id, "show", label=tr.ctx("button", "Back to my draft"), style=primary))
         await act.interaction.response.edit_message(embeds=[embed], view=view, attachments=[])
         return
-    await act.bot.engine.skip_task(act.task_id, member)
+    await (await act.engine()).skip_task(act.task_id, member)
     await next_card(act, task, "⏭️ " + tr("Skipped — you won't see that one again."))
 
 
@@ -146,7 +147,7 @@ async def page(act: Act) -> None:
 async def stop(act: Act) -> None:
     """Stop: the task's place goes back to others at once; the task (and its draft) stays the member's to resume."""
     task, tr = await open_task(act), act.tr
-    await act.bot.engine.release_task(task.id, await act.member())
+    await (await act.engine()).release_task(task.id, await act.member())
     named = {"when": relative(task.expires_at) if task.expires_at else "", "tasks": tr.code("tasks")}
     if task.expires_at and task.draft:
         text = tr(
@@ -180,7 +181,7 @@ async def stop(act: Act) -> None:
 
 
 async def guide(act: Act) -> None:
-    task = await act.bot.engine.get_task(act.task_id, await act.member())
+    task = await (await act.engine()).get_task(act.task_id, await act.member())
     title = "📖 " + act.tr("Guidelines")
     embed = discord.Embed(title=title, description=guidelines_for(act.tr, task.type), colour=discord.Colour.teal())
     await send(act.interaction, embeds=[embed])
@@ -192,7 +193,7 @@ async def hand_out(
     """`/task`: a new task as an ephemeral card."""
     bot = interaction.client
     member = await bot.member_id(interaction.user)
-    task = await bot.engine.next_task(member, lang, task_type)
+    task = await (await engine_of(interaction)).next_task(member, lang, task_type)
     card = render(task, tr)
     await send(interaction, embeds=card.embeds, view=card.view)
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
+from cogs.context import engine_of
 from cogs.errors import report_error
 from cogs.i18n import N_, Tr, tr_for
 from cogs.replies import send, text_back
@@ -40,6 +41,7 @@ from engine.types import Task
 if TYPE_CHECKING:
     from bot.bot import Grove
     from cogs.tasks.cards import Body
+    from engine.engine import Engine
 
 log = logging.getLogger("grove.interactions")
 
@@ -69,6 +71,10 @@ class Act:
 
     async def member(self) -> int:
         return await self.bot.member_id(self.interaction.user)
+
+    async def engine(self) -> Engine:
+        """The engine within the interaction's community."""
+        return await engine_of(self.interaction)
 
 
 Handler = Callable[[Act], Awaitable[None]]

@@ -250,9 +250,9 @@ def body(task: Task, state: str, tr: Tr) -> Body:
 
 async def quick(act: Act) -> None:
     member = await act.member()
-    task = await act.bot.engine.get_task(act.task_id, member)
+    task = await (await act.engine()).get_task(act.task_id, member)
     labels = quick_labels(act.tr, task, act.arg)
-    await act.bot.engine.submit_labels(act.task_id, member, labels, message_id=task.target_id)
+    await (await act.engine()).submit_labels(act.task_id, member, labels, message_id=task.target_id)
     await flow.next_card(act, task, flow.saved(act.tr))
 
 
@@ -271,7 +271,7 @@ async def review(act: Act) -> None:
 
 async def reviewed(act: Act) -> None:
     member = await act.member()
-    task = reviewable(await act.bot.engine.get_task(act.task_id, member))
+    task = reviewable(await (await act.engine()).get_task(act.task_id, member))
     state = clean_state(task, act.arg)
     all_pages, number = pages(task), page_of(task, state)
     chars = dict(zip(task.valid_labels, state, strict=True))
@@ -286,7 +286,7 @@ async def reviewed(act: Act) -> None:
     if number + 1 < len(all_pages):
         await flow.show(act, task, new_state)
         return
-    await act.bot.engine.submit_labels(act.task_id, member, decode(task, new_state), message_id=task.target_id)
+    await (await act.engine()).submit_labels(act.task_id, member, decode(task, new_state), message_id=task.target_id)
     await flow.next_card(act, task, flow.saved(act.tr))
 
 

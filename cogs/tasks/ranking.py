@@ -119,15 +119,15 @@ async def tap(act: Act) -> None:
 
 async def submit(act: Act) -> None:
     member = await act.member()
-    task = await act.bot.engine.get_task(act.task_id, member)
-    await act.bot.engine.submit_ranking(act.task_id, member, indices(task, act.arg))
+    task = await (await act.engine()).get_task(act.task_id, member)
+    await (await act.engine()).submit_ranking(act.task_id, member, indices(task, act.arg))
     await flow.next_card(act, task, flow.saved(act.tr))
 
 
 async def not_rankable(act: Act) -> None:
     member = await act.member()
-    task = await act.bot.engine.get_task(act.task_id, member)
-    await act.bot.engine.submit_ranking(act.task_id, member, None, not_rankable=True)
+    task = await (await act.engine()).get_task(act.task_id, member)
+    await (await act.engine()).submit_ranking(act.task_id, member, None, not_rankable=True)
     await flow.next_card(act, task, flow.saved(act.tr))
 
 

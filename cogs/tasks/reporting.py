@@ -10,6 +10,7 @@ from __future__ import annotations
 import discord
 from discord import ui
 
+from cogs.context import community_of
 from cogs.i18n import Tr, tr_in
 from cogs.replies import send
 from cogs.tasks.cards import excerpt
@@ -104,7 +105,7 @@ def picker(tr: Tr, task: Task) -> tuple[discord.Embed, ui.View]:
 
 
 async def report(act: Act) -> None:
-    task = await act.bot.engine.get_task(act.task_id, await act.member())  # only the card's owner
+    task = await (await act.engine()).get_task(act.task_id, await act.member())  # only the card's owner
     if task.kind is TaskKind.RANKING and task.candidates:
         embed, view = picker(act.tr, task)
         await send(act.interaction, embeds=[embed], view=view)
@@ -113,7 +114,7 @@ async def report(act: Act) -> None:
 
 
 async def pick(act: Act) -> None:
-    task = await act.bot.engine.get_task(act.task_id, await act.member())
+    task = await (await act.engine()).get_task(act.task_id, await act.member())
     values = act.values.get(SELECTED) or []
     choice = values[0] if len(values) == 1 else ""
     chosen(act.tr, task, choice)  # refused unless it is one of the card's messages
@@ -125,13 +126,13 @@ async def reported(act: Act) -> None:
     reason = reason if isinstance(reason, str) else ""
     try:
         member = await act.member()
-        task = await act.bot.engine.get_task(act.task_id, member)
+        task = await (await act.engine()).get_task(act.task_id, member)
         message_id = chosen(act.tr, task, act.arg)
-        await act.bot.engine.report(member, message_id, reason)
+        await (await act.engine()).report(member, message_id, reason)
     except errors.DomainError as exc:  # what the member typed comes back with the refusal
         exc.text = exc.text or reason or None
         raise
-    act.bot.dispatch("grove_report", message_id, act.interaction.guild_id, member)
+    act.bot.dispatch("grove_report", message_id, await community_of(act.interaction), member)
     await send(act.interaction, f"🚩 {thanks(act.tr, act.arg)}")
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
+from cogs.context import engine_of
 from cogs.errors import report_error
 from cogs.i18n import N_, Tr, relative, tr_for
 from cogs.replies import EMBED_TEXT, send, text_back
@@ -169,7 +170,7 @@ async def offer(interaction: discord.Interaction[Grove], tr: Tr, task_type: str 
     if scope is None:
         return False
     bot = interaction.client
-    tasks = await bot.engine.open_tasks(await bot.member_id(interaction.user))
+    tasks = await (await engine_of(interaction)).open_tasks(await bot.member_id(interaction.user))
     if not tasks:
         return False
     embed, view = listing(tr, tasks, scope)
@@ -180,7 +181,7 @@ async def offer(interaction: discord.Interaction[Grove], tr: Tr, task_type: str 
 async def show_list(interaction: discord.Interaction[Grove], tr: Tr) -> None:
     """`/tasks`: the member's open tasks with Resume and Release."""
     bot = interaction.client
-    tasks = await bot.engine.open_tasks(await bot.member_id(interaction.user))
+    tasks = await (await engine_of(interaction)).open_tasks(await bot.member_id(interaction.user))
     if not tasks:
         await send(interaction, tr("You have no open tasks; {task} gets you a new one.", task=tr.code("task")))
         return
@@ -195,12 +196,12 @@ async def resume(act: Act) -> None:
     """Resume (and Continue after Stop): take the task's place again and draw its card, draft kept."""
     member = await act.member()
     try:
-        task = await act.bot.engine.resume_task(act.task_id, member)
+        task = await (await act.engine()).resume_task(act.task_id, member)
     except errors.TaskSlotTaken as exc:
         await place_taken(act, exc.text)
         return
     except (errors.TaskExpired, errors.TaskCancelled) as exc:  # ended since the list was drawn: the draft comes back
-        exc.text = exc.text or (await act.bot.engine.get_task(act.task_id, member)).draft
+        exc.text = exc.text or (await (await act.engine()).get_task(act.task_id, member)).draft
         raise
     await flow.show(act, task)
 
@@ -225,12 +226,13 @@ async def place_taken(act: Act, draft: str | None) -> None:
 async def release(interaction: discord.Interaction[Grove], tr: Tr, task_id: str, scope: Scope) -> None:
     bot = interaction.client
     member = await bot.member_id(interaction.user)
-    task = await bot.engine.get_task(task_id, member)  # only the member's own
-    await bot.engine.release_task(task_id, member, end=True)
+    engine = await engine_of(interaction)
+    task = await engine.get_task(task_id, member)  # only the member's own
+    await engine.release_task(task_id, member, end=True)
     title = type_title(tr, task.type)
     pending = task.status is TaskStatus.PENDING
     notice = "🗑️ " + tr("Released “{kind}”.", kind=title) if pending else tr("“{kind}” had already ended.", kind=title)
-    embed, view = listing(tr, await bot.engine.open_tasks(member), scope, notice=notice)
+    embed, view = listing(tr, await engine.open_tasks(member), scope, notice=notice)
     await interaction.response.edit_message(content=None, embeds=[embed], view=view, attachments=[])
     if pending and task.draft:  # nothing typed is lost, even on a release
         embeds, files = draft_back(tr, task.draft)
@@ -241,7 +243,7 @@ async def pick(interaction: discord.Interaction[Grove], tr: Tr, scope: Scope) ->
     bot = interaction.client
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
     values = [str(v) for v in data.get("values") or []]
-    tasks = await bot.engine.open_tasks(await bot.member_id(interaction.user))
+    tasks = await (await engine_of(interaction)).open_tasks(await bot.member_id(interaction.user))
     chosen = values[0] if len(values) == 1 else ""
     notice = "" if any(t.id == chosen for t in tasks) else tr("That task has ended meanwhile.")
     embed, view = listing(tr, tasks, scope, chosen=chosen, notice=notice)

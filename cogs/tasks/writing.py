@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 from discord import ui
 
+from cogs.context import community_of
 from cogs.i18n import N_, Tr, tr_in
 from cogs.tasks import flow
 from cogs.tasks.cards import Body
@@ -79,17 +80,17 @@ async def written(act: Act) -> None:
     if not isinstance(text, str) or not text:  # the field is required: without it (forged, stale) keep the draft
         raise errors.MessageEmpty(act.tr("The form arrived without your text; nothing was changed. Press Write again."))
     member = await act.member()
-    await act.bot.engine.save_draft(act.task_id, member, text, check=True)
-    task = await act.bot.engine.get_task(act.task_id, member)
+    await (await act.engine()).save_draft(act.task_id, member, text, check=True)
+    task = await (await act.engine()).get_task(act.task_id, member)
     await flow.show(act, task, PREVIEW)
 
 
 async def submit(act: Act) -> None:
     member = await act.member()
-    task = await act.bot.engine.get_task(act.task_id, member)
-    result = await act.bot.engine.submit_reply(act.task_id, member, task.draft or "")
+    task = await (await act.engine()).get_task(act.task_id, member)
+    result = await (await act.engine()).submit_reply(act.task_id, member, task.draft or "")
     if result.message_id:
-        act.bot.dispatch("grove_message", result.message_id, act.interaction.guild_id)
+        act.bot.dispatch("grove_message", result.message_id, await community_of(act.interaction))
     await flow.next_card(act, task, flow.saved(act.tr))
 
 

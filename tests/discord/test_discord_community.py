@@ -9,7 +9,7 @@ from engine.export import ExportOptions, export
 from engine.stats import POINTS_FORMULA
 from engine.types import TaskType
 from tests.discord_env import Env
-from tests.driver import Driver
+from tests.driver import Driver, member
 
 REVIEW = frozenset({TaskType.LABEL_INITIAL_PROMPT})
 
@@ -18,7 +18,7 @@ async def community(env: Env, others: int = 12) -> int:
     """`others` test members write a prompt each and review each other's; alice writes one accepted prompt
     (so she is ranked, at the bottom). Returns alice's id."""
     engine = env.bot.engine
-    users = [await engine.ensure_user("test", f"u{i}", f"Member {i:02}") for i in range(others)]
+    users = [await member(engine, f"u{i}", f"Member {i:02}") for i in range(others)]
     d = Driver(engine, env.clock, users)
     alice = await env.member_id(env.alice)
     await d.accepted_prompt(alice)

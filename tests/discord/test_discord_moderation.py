@@ -55,9 +55,9 @@ class World:
         if de:
             await settings.set_language_channel(g, self.env.channels["de"], "de", None)
 
-    async def publish(self, message_id: str, guild_id: int | None = -1) -> None:
-        """What the writing flow does after storing a message."""
-        self.env.bot.dispatch("grove_message", message_id, self.guild_id if guild_id == -1 else guild_id)
+    async def publish(self, message_id: str) -> None:
+        """What the writing flow does after storing a message: tell its community (this server's)."""
+        self.env.bot.dispatch("grove_message", message_id, await self.env.bot.community_of_guild(self.guild_id))
         await self.env.sim.settle()
 
     def posts(self, channel: str) -> list[Json]:
@@ -130,8 +130,7 @@ async def test_new_messages_are_mirrored_to_the_feed_and_language_channels(w: Wo
     await w.publish(german)
     [de_post] = w.posts("de")
     assert "de" in message_text(de_post) and len(w.posts("feed")) == 2
-    await w.publish(await w.d.write_prompt(w.d.users[2]), guild_id=None)  # a DM: no server, no feed
-    assert len(w.posts("feed")) == 2 and w.posts("general") == []
+    assert w.posts("general") == []
 
 
 async def test_nothing_is_posted_without_a_feed_channel(w: World):
@@ -262,7 +261,7 @@ async def test_a_flag_queues_the_message_once_and_the_buttons_act(w: World):
     post = await w.feed_post(reply)
     await w.react(post, "🚩", env.carol)
     await w.react(post, "🚩", env.dave)
-    env.bot.dispatch("grove_report", reply, w.guild_id, await env.member_id(env.alice))
+    env.bot.dispatch("grove_report", reply, await env.bot.community_of_guild(w.guild_id), await env.member_id(env.alice))
     await env.sim.settle()
     [queued] = w.posts("queue")
     assert [c["custom_id"] for c in queued["components"][0]["components"]] == [f"g:q:{reply}:{a}" for a in ACTIONS]

@@ -31,7 +31,7 @@ async def d(env: Env) -> Driver:
 
 async def published(env: Env, message_id: str) -> None:
     """What the writing flow does after storing a message: mirror it to the feed."""
-    env.bot.dispatch("grove_message", message_id, env.sim.guild_id)
+    env.bot.dispatch("grove_message", message_id, await env.bot.community_of_guild(env.sim.guild_id))
     await env.sim.settle()
 
 

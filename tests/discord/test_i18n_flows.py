@@ -170,7 +170,7 @@ async def moderator_flow(env: Env) -> None:
     """The moderator (German app): /mod on a message, the queue post's buttons, an emoji on a feed post."""
     sim, mod = env.sim, env.mod
     message = await prompt_by(env, env.dave, "Wie spät ist es?")
-    env.bot.dispatch("grove_message", message, sim.guild_id)
+    env.bot.dispatch("grove_message", message, await env.bot.community_of_guild(sim.guild_id))
     await sim.settle()
     [feed] = [p for p in await env.bot.settings.posts_of(message) if p.kind == "feed"]
     await sim.react(feed.discord_message_id, feed.channel_id, "🚩", env.erin)  # queued, in the server's language

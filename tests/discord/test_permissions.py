@@ -213,6 +213,10 @@ async def exported(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) -> Non
     assert next(name for c in exchange.calls for name, _ in c.files).endswith(".jsonl.gz")
 
 
+async def notifications_on(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) -> None:
+    assert await env.bot.engine.notifications_enabled(await env.member_id(actor))
+
+
 def options(**values: Any) -> Prepare:
     async def prepare(env: Env) -> Ctx:
         return Ctx({k: env.channels[v] if k == "channel" else v for k, v in values.items()})
@@ -240,6 +244,8 @@ COMMANDS: dict[str, Row] = {
     "stats": Row(EVERYONE, True, nothing, says("Score", "Streak")),
     "leaderboard": Row(EVERYONE, True, nothing, says("Leaderboard", "You: not ranked")),
     "privacy": Row(EVERYONE, True, nothing, says("Your data in Grove")),
+    "history": Row(EVERYONE, True, nothing, says("History of", "Reviews given")),
+    "notifications": Row(EVERYONE, True, options(setting="on"), notifications_on),
     # moderators, in a server
     "mod halt": Row(MODERATORS, False, tree_prepare, halted),
     "mod resume": Row(MODERATORS, False, halted_prepare, resumed),
@@ -347,7 +353,7 @@ async def test_in_dms(env: Env, name: str) -> None:
 async def feed_post(env: Env, message_id: str) -> dict[str, Any]:
     await env.bot.settings.set_feed_channel(env.sim.guild_id, env.channels["feed"], None)
     await env.bot.settings.set_mod_queue_channel(env.sim.guild_id, env.channels["queue"], None)
-    env.bot.dispatch("grove_message", message_id, env.sim.guild_id)
+    env.bot.dispatch("grove_message", message_id, await env.bot.community_of_guild(env.sim.guild_id))
     await env.sim.settle()
     [post] = [p for p in await env.bot.settings.posts_of(message_id) if p.kind == "feed"]
     return env.fake.message(post.discord_message_id)
@@ -465,7 +471,8 @@ async def test_mod_queue_buttons(env: Env, action: str, role: str) -> None:
     row, actor = QUEUE_BUTTONS[action], env.people[PERSON[role]]
     prompt = await prompt_by(env, env.dave)
     await feed_post(env, prompt)
-    env.bot.dispatch("grove_report", prompt, env.sim.guild_id, await env.member_id(env.carol))
+    community = await env.bot.community_of_guild(env.sim.guild_id)
+    env.bot.dispatch("grove_report", prompt, community, await env.member_id(env.carol))
     await env.sim.settle()
     [queued] = [m for m in env.fake.messages.values() if m["channel_id"] == str(env.channels["queue"])]
     await row.prepare(env, prompt)

@@ -23,6 +23,7 @@ HOLDERS = {
     "Moderation": "feed and mod-queue posts",
     "Community": "profile, leaderboard choice, stats",
     "Tasks": "messages written on cards, drafts",
+    "History": "notification setting, notifications recorded",
 }
 TEXT = "My grandmother's secret plum cake recipe, with the exact oven time"
 

@@ -10,7 +10,7 @@ import pytest
 
 from engine import EngineConfig, LabelMode, Role, TaskKind, TaskStatus, TaskType, TreeState, errors, policy
 from engine.config import LABELS_ASSISTANT, LABELS_PROMPT, TaskWeights
-from tests.driver import SPAM, Driver, answer, ranking_tree
+from tests.driver import SPAM, Driver, answer, member, ranking_tree
 
 DAY = 86400.0
 HIDE = 301  # just past recent_tasks_span_sec
@@ -117,7 +117,7 @@ async def test_rank_assistant_replies_candidates_are_the_accepted_children_shuff
     orders = set()
     rankers = [users[0], *users[4:12]]
     for seed in range(1, 5):
-        rankers.append(await engine.ensure_user("test", f"seed{seed}"))
+        rankers.append(await member(engine, f"seed{seed}"))
     for i, user in enumerate(rankers):
         e = d.engine if i < 9 else make_engine(seed=i, num_required_rankings=50, **SMALL)
         task = await e.next_task(user, "en", TaskType.RANK_ASSISTANT_REPLIES)
@@ -476,7 +476,7 @@ async def test_engine_prefers_the_lonely_prompt(make_engine, engine, clock, user
     other_root = await d.growing_tree(author=users[2])
     picks = Counter()
     for seed in range(40):
-        user = await engine.ensure_user("test", f"lonely{seed}")
+        user = await member(engine, f"lonely{seed}")
         task = await make_engine(seed=100 + seed).next_task(user, "en", TaskType.ASSISTANT_REPLY)
         picks[task.target_id] += 1
         clock.advance(2 * DAY + 1)  # the task expires and gives its slot back

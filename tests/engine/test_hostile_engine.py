@@ -27,7 +27,7 @@ from engine.check import check_database
 from engine.lang import normalize_lang
 from engine.types import Emoji, EmojiOp
 from storage.database import Database
-from tests.driver import GOOD, Driver, answer
+from tests.driver import GOOD, Driver, answer, member
 
 SHARED_WORLD = settings(
     max_examples=60,
@@ -98,7 +98,7 @@ _names = itertools.count()
 
 
 async def new_member(engine: Engine) -> int:
-    return await engine.ensure_user("hostile", f"member-{next(_names)}", "A member")
+    return await member(engine, f"member-{next(_names)}", "A member", auth="hostile")
 
 
 async def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:

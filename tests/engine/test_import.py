@@ -16,6 +16,7 @@ from engine.check import check_database
 from engine.export import ExportOptions, export
 from engine.importer import ImportFailed, import_trees
 from storage.database import Database
+from tests.driver import member
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ async def test_backlog_trees_are_ranked_here_once_activated(exported, tmp_path):
         tree_id = await engine.activate_backlog(lang)
         assert tree_id is not None
         assert (await engine.tree_status(tree_id)).state is TreeState.RANKING
-        ranker = await engine.ensure_user("test", "ranker")
+        ranker = await member(engine, "ranker")
         task = await engine.next_task(ranker, lang, TaskType.RANK_ASSISTANT_REPLIES)
         assert task.tree_id == tree_id and len(task.candidates) >= 2
         assert await check_database(db) == []
@@ -209,7 +210,7 @@ async def test_an_imported_tree_in_an_active_state_is_worked_on_here(tmp_path):
         assert result.by_state == {"ranking": 1}
         assert await check_database(db) == []
         engine = Engine(db, EngineConfig(), clock=FakeClock(2_000_000_000.0), rng=np.random.default_rng(4))
-        ranker = await engine.ensure_user("test", "ranker")
+        ranker = await member(engine, "ranker")
         task = await engine.next_task(ranker, "en", TaskType.RANK_ASSISTANT_REPLIES)
         assert task.tree_id == "p" and sorted(c.id for c in task.candidates) == ["a0", "a1", "a2"]
     finally:

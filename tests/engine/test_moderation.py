@@ -9,13 +9,13 @@ import pytest
 from engine import Emoji, EmojiOp, Engine, TaskStatus, TaskType, TreeState, errors
 from engine.check import check_database
 from engine.records import MessageRow
-from tests.driver import Driver, accepted_reply, reply, tree_row
+from tests.driver import Driver, accepted_reply, member, reply, tree_row
 
 # ---------------------------------------------------------------------------------------------- helpers
 
 
 async def more_users(engine: Engine, n: int, prefix: str = "extra") -> list[int]:
-    return [await engine.ensure_user("test", f"{prefix}{i}", f"{prefix} {i}") for i in range(n)]
+    return [await member(engine, f"{prefix}{i}", f"{prefix} {i}") for i in range(n)]
 
 
 async def tree_messages(db, tree_id: str) -> dict[str, MessageRow]:

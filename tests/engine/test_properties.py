@@ -23,7 +23,7 @@ from engine import Emoji, Engine, EngineConfig, FakeClock, TaskType, TreeState, 
 from engine.check import check_database
 from engine.types import LABEL_TYPES, WRITING_TYPES, Task
 from storage.database import Database
-from tests.driver import GOOD, SPAM, Driver, fill_labels
+from tests.driver import GOOD, SPAM, Driver, fill_labels, member
 
 N_USERS = 6
 LANGS = ("en", "de")
@@ -295,8 +295,8 @@ async def new_world(seed: int, cfg: EngineConfig) -> World:
     db = await Database.open(":memory:")
     clock = FakeClock()
     engine = Engine(db, cfg, clock=clock, rng=np.random.default_rng(seed))
-    users = [await engine.ensure_user("prop", f"user{i}", f"User {i}") for i in range(N_USERS)]
-    moderator = await engine.ensure_user("prop", "moderator", "Moderator")
+    users = [await member(engine, f"user{i}", f"User {i}", auth="prop") for i in range(N_USERS)]
+    moderator = await member(engine, "moderator", "Moderator", auth="prop")
     return World(db, engine, clock, users, moderator, random.Random(seed))
 
 

@@ -86,6 +86,7 @@ async def insert_backlog_tree(db, clock, tree_id: str, author: int, children: in
             max_depth=3,
             max_children_count=3,
             now=clock.now(),
+            community=1,
             origin="import",
         )
         await repo.insert_message(
@@ -594,10 +595,10 @@ async def test_lottery_candidates_count_replies_ranked_first_this_month(new_engi
     loser = (await d.engine.message(min(replies))).user_id
     await waiting_prompts(new_engine, clock, users, [winner, loser])
     async with db.read() as repo:
-        assert await repo.lottery_candidates("en", clock.now() - MONTH) == {winner: 3, loser: 0}
+        assert await repo.lottery_candidates(1, "en", clock.now() - MONTH) == {winner: 3, loser: 0}
     clock.advance(MONTH + 1)
     async with db.read() as repo:
-        assert await repo.lottery_candidates("en", clock.now() - MONTH) == {winner: 0, loser: 0}
+        assert await repo.lottery_candidates(1, "en", clock.now() - MONTH) == {winner: 0, loser: 0}
 
 
 def test_initial_prompts_offered_formula_and_floors():

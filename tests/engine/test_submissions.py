@@ -9,7 +9,7 @@ import pytest
 
 from engine import Engine, EngineConfig, FakeClock, Role, TaskStatus, TaskType, TreeState, errors
 from storage.database import Database
-from tests.driver import Driver, answer, ranking_tree
+from tests.driver import Driver, answer, member, ranking_tree
 
 DAY = 86400.0
 MINUTE = 60.0
@@ -295,7 +295,7 @@ async def test_draft_survives_a_restart(tmp_path):
     db = await Database.open(path)
     try:
         engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(1))
-        user = await engine.ensure_user("test", "writer")
+        user = await member(engine, "writer")
         task = await engine.next_task(user, "en", TaskType.INITIAL_PROMPT)
         await engine.save_draft(task.id, user, "a draft worth keeping")
     finally:

@@ -12,6 +12,7 @@ from bot.cli import main
 from engine import Engine, EngineConfig, FakeClock
 from engine.types import TaskType
 from storage.database import Database
+from tests.driver import member
 
 
 async def test_a_backup_taken_during_writes_is_consistent_and_private(tmp_path: Path) -> None:
@@ -19,7 +20,7 @@ async def test_a_backup_taken_during_writes_is_consistent_and_private(tmp_path: 
     db = await Database.open(live)
     try:
         engine = Engine(db, EngineConfig(), clock=FakeClock(), rng=np.random.default_rng(3))
-        users = [await engine.ensure_user("discord", str(n), f"u{n}") for n in range(3)]
+        users = [await member(engine, str(n), f"u{n}", auth="discord") for n in range(3)]
 
         async def write(start: int, n: int) -> None:
             for i in range(start, start + n):

@@ -18,7 +18,7 @@ import storage.database as database
 from bot.cli import main as grove
 from engine import Emoji, Engine, EngineConfig, FakeClock, TreeState
 from storage.database import Database, migrations, split_statements
-from tests.driver import Driver
+from tests.driver import Driver, member
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ async def _build(path: Path) -> dict[str, str]:
     try:
         clock = FakeClock()
         engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng(11))
-        users = [await engine.ensure_user("test", f"u{i}", f"User {i}") for i in range(12)]
+        users = [await member(engine, f"u{i}", f"User {i}") for i in range(12)]
         driver = Driver(engine, clock, users)
         exported = await driver.exported_tree()
         growing = await driver.growing_tree(author=users[5])

@@ -25,7 +25,7 @@ from engine.stats import Stats
 from engine.types import Task
 from storage.backup import backup
 from storage.database import Database
-from tests.driver import GOOD, SPAM, Driver, answer, fill_labels, ranking_tree
+from tests.driver import GOOD, SPAM, Driver, answer, fill_labels, member, ranking_tree
 
 T = TypeVar("T")
 N_MEMBERS = 32
@@ -108,7 +108,7 @@ async def open_site(request: pytest.FixtureRequest, tmp_path: Path):
             dbs.append(await Database.open(path))
         opened.extend(dbs)
         engines = [Engine(db, cfg, clock=clock, rng=np.random.default_rng(seed)) for seed, db in enumerate(dbs, 1)]
-        users = [await engines[0].ensure_user("test", f"m{i}", f"Member {i}") for i in range(N_MEMBERS)]
+        users = [await member(engines[0], f"m{i}", f"Member {i}") for i in range(N_MEMBERS)]
         for db in dbs:
             await _record_transitions(db)
         return Site(engines, dbs, clock, users)
@@ -484,14 +484,14 @@ async def test_the_bot_and_a_second_process_on_one_file_never_see_a_locked_datab
     try:
         bot = Engine(bot_db, cfg, clock=clock, rng=np.random.default_rng(1))
         cli = Engine(cli_db, cfg, clock=clock, rng=np.random.default_rng(2))
-        members = [await bot.ensure_user("test", f"m{i}", f"Member {i}") for i in range(12)]
+        members = [await member(bot, f"m{i}", f"Member {i}") for i in range(12)]
         seen: Counter[str] = Counter()
         for _ in range(3):  # some trees to read and copy
             await asyncio.gather(*(_work(bot, m, "en", 5, seen) for m in members))
             clock.advance(400)
 
         async def second_process() -> None:
-            others = [await cli.ensure_user("cli", f"c{i}", f"Other {i}") for i in range(4)]
+            others = [await member(cli, f"c{i}", f"Other {i}", auth="cli") for i in range(4)]
             for round_ in range(4):
                 await asyncio.gather(*(_work(cli, m, "de", 3, seen) for m in others))
                 await Stats(cli_db, clock=clock).refresh_all()

@@ -6,13 +6,14 @@ table must be reached through an index (SQLite reports SEARCH), never read in fu
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 
 from benchmarks.bulk import BulkSpec, build
-from engine import Engine, EngineConfig, FakeClock, TaskType
+from engine import Engine, EngineConfig, FakeClock, TaskType, TreeState, notifications
 from storage.database import Database
 from tests.driver import fill_labels
 
@@ -91,3 +92,49 @@ async def test_request_paths_use_indexes_only(bench_db):
     assert len(covered) == 5, f"every kind of task should be exercised, got {covered}"
     assert explained > 15, "the trace caught too few statements to mean anything"
     assert not offenders, "full table scans on a request path:\n\n" + "\n\n".join(offenders)
+
+
+# The notifications waiting for a DM are read through their partial index (and `w`, the members it names): it holds
+# only what waits, not history.
+WAITING = ("INDEX notifications_waiting", "SCAN w")
+
+
+async def test_history_and_notifications_use_indexes_only(bench_db):
+    """/history of busy members, recording notifications when a tree is judged or scored, and their delivery."""
+    async with bench_db.read() as repo:
+        latest = await repo.latest_time()
+        tree_id = (await repo.tree_ids_in_state("ready_for_export"))[0]
+        root = await repo.message(tree_id)
+    assert root is not None
+    clock = FakeClock((latest or 0) + 60)
+    engine = Engine(bench_db, EngineConfig(), clock=clock, rng=np.random.default_rng([3, 2]))
+    statements: list[str] = []
+    conn = bench_db._conn
+    await conn.set_trace_callback(statements.append)
+    try:
+        for user in (root.user_id, 10, 11):
+            await engine.set_notifications(user, True)
+            for kind in ("all", "prompts", "replies"):
+                first = await engine.member_history(user, kind)
+                await engine.member_history(user, kind, first.pages - 1)
+        async with bench_db.transaction() as repo:
+            step = engine.step_on(repo)
+            tree = await step.tree(tree_id)
+            before = await notifications.ranks_before_scoring(step, tree)
+            await notifications.prompt_judged(step, root, True)
+            await notifications.tree_scored(step, dataclasses.replace(tree, state=TreeState.READY_FOR_SCORING), before)
+        for digest in await engine.notifications_due(0, members=10, per_member=10):
+            await engine.notifications_told(digest.user_id, digest.upto)
+    finally:
+        await conn.set_trace_callback(None)
+
+    offenders = []
+    for sql in dict.fromkeys(statements):
+        if sql.lstrip().split(None, 1)[0].upper() not in ("SELECT", "WITH", "UPDATE", "INSERT", "DELETE"):
+            continue
+        plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + sql)
+        scans = [s for s in full_scans(plan) if not any(w in s for w in WAITING)]
+        if scans:
+            offenders.append(f"{sql[:300]}...\n  " + "\n  ".join(scans))
+    assert any("notifications" in s for s in statements)
+    assert not offenders, "full table scans on /history or notifications:\n\n" + "\n\n".join(offenders)

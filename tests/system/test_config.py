@@ -210,6 +210,12 @@ def test_a_bad_url_is_refused(tmp_path: Path, key: str, value: str, reason: str)
         pytest.param(setting("tasks", "continuous", '"true"'), "tasks.continuous", "must be true or false", id="bool"),
         pytest.param(setting("logging", "level", "1979-05-27"), "logging.level", "a date or time", id="date"),
         pytest.param(setting("scheduler", "task_expiry", "inf"), "scheduler.task_expiry", "finite", id="inf"),
+        pytest.param(
+            setting("community", "terms_url", '"example.com/terms"'), "community.terms_url", "http(s) URL", id="terms"
+        ),
+        pytest.param(
+            setting("community", "dataset_license", '""'), "community.dataset_license", "at least 1", id="licence"
+        ),
     ],
 )
 def test_other_bad_values_are_refused(tmp_path: Path, text: str, key: str, reason: str) -> None:
