@@ -66,7 +66,7 @@ async def state_of(env: Env, tree_id: str) -> TreeState:
 
 async def test_another_servers_staff_get_not_found_and_change_nothing(two: Two) -> None:
     env, sim = two.env, two.sim
-    root = await two.d.write_prompt(two.members[0])
+    root = await two.d.accepted_prompt(two.members[0])
     before = await state_of(env, root)
 
     two.in_b()
@@ -112,17 +112,20 @@ async def test_a_global_ban_is_for_owners_only(two: Two) -> None:
 async def test_leaderboards_are_per_community_and_pooled_servers_share_one(two: Two) -> None:
     env, sim = two.env, two.sim
     a_member, b_member = two.members[0], two.members[1]
-    await two.d.write_prompt(a_member)
+    others = two.members[2:]  # carol, dave and erin review in both
+    a_driver = Driver(env.bot.engine.scoped(DEFAULT_COMMUNITY), env.clock, [a_member, *others])
+    await a_driver.accepted_prompt(a_member)
     b_community = await env.bot.community_of_guild(GUILD_B)
-    b_driver = Driver(env.bot.engine.scoped(b_community), env.clock, two.members)
-    await b_driver.write_prompt(b_member)
+    b_driver = Driver(env.bot.engine.scoped(b_community), env.clock, [b_member, *others])
+    await b_driver.accepted_prompt(b_member)
     await env.bot.stats.refresh_all()
 
     board_a = await sim.slash("leaderboard", env.carol)
     two.in_b()
     board_b = await sim.slash("leaderboard", env.bob)
-    assert "alice" in board_a.text() and "bob" not in board_a.text()
-    assert "bob" in board_b.text() and "alice" not in board_b.text()
+    alice, bob = f"<@{env.alice.id}>", f"<@{env.bob.id}>"
+    assert alice in board_a.text() and bob not in board_a.text()
+    assert bob in board_b.text() and alice not in board_b.text()
 
     # an owner pools B into A's community: B's data moves along, and both show one board
     await env.bot.join_community(GUILD_B, DEFAULT_COMMUNITY, None)
@@ -131,7 +134,7 @@ async def test_leaderboards_are_per_community_and_pooled_servers_share_one(two: 
     two.in_a()
     pooled_a = await sim.slash("leaderboard", env.carol)
     for board in (pooled_a, pooled_b):
-        assert "alice" in board.text() and "bob" in board.text()
+        assert alice in board.text() and bob in board.text()
     two.in_b()
     export_b = await sim.slash("config", two.b_admin, sub=("export",), everything=True)
     assert "Exported 2 trees" in export_b.text(), export_b.text()
@@ -186,3 +189,8 @@ async def test_a_server_not_allowed_gets_one_sentence(fake_discord, tmp_path: Pa
             assert await repo.guilds.community_of(GUILD_ID) is None  # nothing was made for that server
     finally:
         await env.close()
+
+
+@pytest.fixture
+def engine_overrides() -> dict[str, object]:
+    return {"require_consent": False}  # consent has its own tests (test_consent*); here: who may touch what
