@@ -36,6 +36,7 @@ CREATE INDEX trees_community_lang_state ON trees (community_id, lang, state, act
 
 ALTER TABLE tasks ADD COLUMN community_id INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE moderation_log ADD COLUMN community_id INTEGER;  -- NULL: an owner's action for every community
+UPDATE moderation_log SET community_id = 1;
 CREATE INDEX moderation_log_community ON moderation_log (community_id, at);
 ALTER TABLE loose_messages ADD COLUMN community_id INTEGER NOT NULL DEFAULT 1;
 
