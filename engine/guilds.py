@@ -212,6 +212,11 @@ class GuildSettings:
             await q.attach(guild_id, community, now, None)
             return community
 
+    async def known_community(self, guild_id: int) -> int | None:
+        """The community of a server that has used Grove (None for one that has not; nothing is made)."""
+        async with self.db.read() as repo:
+            return await repo.guilds.community_of(guild_id)
+
     async def guilds_of(self, community: int) -> list[int]:
         async with self.db.read() as repo:
             return await repo.guilds.guilds_of(community)

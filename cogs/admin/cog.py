@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.checks import ADMINS, NotPermitted, is_admin
+from cogs.checks import ADMINS, OWNERS, NotPermitted, is_admin
 from cogs.context import community_of, member_id
 from cogs.i18n import Tr, tr_for
 from cogs.replies import send
@@ -100,6 +100,29 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         config = await interaction.client.settings.get(interaction.guild_id)
         lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
         await send(interaction, "\n".join(lines) or tr("No channel has a language; tasks use the default language."))
+
+    @app_commands.command(name="community", description="This server's data pool; owners can pool it with another.")
+    @app_commands.describe(join_server="The bot's owners: the id of a server whose community this server joins")
+    async def community(self, interaction: discord.Interaction[Grove], join_server: str | None = None) -> None:
+        assert interaction.guild_id is not None
+        bot, tr = interaction.client, await tr_for(interaction)
+        if join_server is not None:
+            if interaction.user.id not in bot.config.discord.owner_ids:
+                raise NotPermitted(OWNERS)
+            other = int(join_server) if join_server.strip().isdigit() else None
+            target = await bot.settings.known_community(other) if other else None
+            if target is None:
+                await send(interaction, "⚠️ " + tr("That server has not used Grove yet; there is no community to join."))
+                return
+            await bot.join_community(interaction.guild_id, target, await member_id(interaction))
+        community = await bot.community_of_guild(interaction.guild_id)
+        servers = await bot.settings.guilds_of(community)
+        said = tr(
+            "This server's data pool is community {community}, shared by {count} server(s).",
+            community=community,
+            count=len(servers),
+        )
+        await send(interaction, said)
 
     @app_commands.command(name="moderator-role", description="Members with this role moderate (leave out to clear).")
     async def moderator_role(self, interaction: discord.Interaction[Grove], role: discord.Role | None = None) -> None:

@@ -194,3 +194,18 @@ async def test_a_server_not_allowed_gets_one_sentence(fake_discord, tmp_path: Pa
 @pytest.fixture
 def engine_overrides() -> dict[str, object]:
     return {"require_consent": False}  # consent has its own tests (test_consent*); here: who may touch what
+
+
+async def test_owners_pool_a_server_with_config_community(two: Two) -> None:
+    env, sim = two.env, two.sim
+    two.in_b()
+    shown = await sim.slash("config", two.b_admin, sub=("community",))
+    assert "community 2" in shown.text()
+    refused = await sim.slash("config", two.b_admin, sub=("community",), join_server=str(GUILD_ID))
+    assert "owners" in refused.text()
+    assert await env.bot.community_of_guild(GUILD_B) == 2
+    owner = sim.member("owner", PERMS_ADMIN)
+    env.bot.config.discord.__dict__["owner_ids"] = (owner.id,)  # frozen settings: set as a loaded config would be
+    joined = await sim.slash("config", owner, sub=("community",), join_server=str(GUILD_ID))
+    assert "community 1" in joined.text() and "2 server" in joined.text()
+    assert await env.bot.community_of_guild(GUILD_B) == DEFAULT_COMMUNITY
