@@ -110,8 +110,9 @@ class _Builder:
 
     def users(self) -> None:
         self.conn.executemany(
-            "INSERT INTO users (id, auth_method, username, display_name, created_at) VALUES (?, 'bench', ?, ?, ?)",
-            [(i, f"user{i}", f"User {i}", self.spec.start) for i in range(1, self.spec.users + 1)],
+            """INSERT INTO users (id, auth_method, username, display_name, created_at, consent_at)
+               VALUES (?, 'bench', ?, ?, ?, ?)""",  # simulated members have agreed to the dataset terms
+            [(i, f"user{i}", f"User {i}", self.spec.start, self.spec.start) for i in range(1, self.spec.users + 1)],
         )
 
     def tree(self, lang: str, state: str, size: int, *, pending_last: int = 0, rankings: int = 3) -> None:
