@@ -215,3 +215,38 @@ async def test_an_imported_tree_in_an_active_state_is_worked_on_here(tmp_path):
         assert task.tree_id == "p" and sorted(c.id for c in task.candidates) == ["a0", "a1", "a2"]
     finally:
         await db.close()
+
+
+def test_imports_go_into_a_named_community_and_exports_can_take_one(exported, tmp_path, capsys):
+    """`grove import --community`, `grove communities [join]` and `grove export --community`."""
+    db = str(tmp_path / "pools.sqlite3")
+    assert main(["import", "--db", db, str(exported)]) == 0  # community 1 by default
+    assert main(["import", "--db", db, str(exported), "--community", "2"]) == 2  # no such community yet
+    assert "no community '2'" in capsys.readouterr().err
+
+    async def second_pool() -> None:
+        from engine.guilds import GuildSettings
+
+        database = await Database.open(db)
+        try:
+            settings = GuildSettings(database)
+            assert await settings.community_of(555) == 1 and await settings.community_of(666) == 2
+        finally:
+            await database.close()
+
+    import asyncio
+
+    asyncio.run(second_pool())
+    capsys.readouterr()
+    assert main(["communities", "--db", db]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split()[0] == "1" and "555" in listing[0] and "trees: 0" not in listing[0]
+    assert listing[1].split()[0] == "2" and "666" in listing[1] and "trees: 0" in listing[1]
+    for community, expect in (("1", True), ("2", False)):
+        out = tmp_path / f"c{community}.jsonl"
+        assert main(["export", "--db", db, "--out", str(out), "--state", "all", "--community", community]) == 0
+        assert bool(out.read_text()) is expect
+    assert main(["export", "--db", db, "--out", str(tmp_path / "x.jsonl"), "--community", "nope"]) == 2
+    assert main(["communities", "--db", db, "join", "666", "1"]) == 0  # 666's empty pool merges into 1
+    assert "now in community 1" in capsys.readouterr().out
+    assert main(["check", "--db", db]) == 0
