@@ -20,18 +20,19 @@ async def member_id(interaction: discord.Interaction[Grove], user: discord.abc.U
     return await interaction.client.member_id(user or interaction.user)
 
 
-async def community_of(interaction: discord.Interaction[Grove]) -> int:
+async def community_of(interaction: discord.Interaction[Grove], *, home: bool = False) -> int:
     """The community an interaction acts in: its server's; in DMs, the member's home community (the server they
-    last used Grove in). Using Grove in a server makes that server's community the member's home."""
+    last took a task in). With `home` (a hand-out), the server's community becomes the member's home."""
     bot = interaction.client
     if interaction.guild_id is not None:
         community = await bot.community_of_guild(interaction.guild_id)
-        await bot.note_home(interaction.user, community)
+        if home:
+            await bot.note_home(interaction.user, community)
         return community
     return await bot.home_of(interaction.user)
 
 
-async def engine_of(interaction: discord.Interaction[Grove]) -> Engine:
+async def engine_of(interaction: discord.Interaction[Grove], *, home: bool = False) -> Engine:
     """The engine acting within the interaction's community (see `community_of`): another community's trees,
     messages and tasks are "not found" through it."""
-    return interaction.client.engine.scoped(await community_of(interaction))
+    return interaction.client.engine.scoped(await community_of(interaction, home=home))

@@ -193,7 +193,7 @@ async def hand_out(
     """`/task`: a new task as an ephemeral card."""
     bot = interaction.client
     member = await bot.member_id(interaction.user)
-    task = await (await engine_of(interaction)).next_task(member, lang, task_type)
+    task = await (await engine_of(interaction, home=True)).next_task(member, lang, task_type)
     card = render(task, tr)
     await send(interaction, embeds=card.embeds, view=card.view)
 

@@ -146,9 +146,10 @@ async def test_a_dm_prompt_reaches_the_home_feed_and_a_dm_report_its_queue(two: 
     await settings.set_feed_channel(GUILD_ID, env.channels["feed"], None)
     await settings.set_mod_queue_channel(GUILD_ID, env.channels["queue"], None)
     await settings.set_feed_channel(GUILD_B, B_FEED, None)
-    await sim.slash("status", env.alice)  # alice last used Grove in server A: her home
+    await sim.slash("task", env.alice)  # alice last took a task in server A: her home
 
-    card = await sim.slash("task", env.alice, type="initial_prompt", guild=False)
+    offer = await sim.slash("task", env.alice, type="initial_prompt", guild=False)  # her open task first
+    card = await sim.click(offer.message, "g:n:initial_prompt:en", env.alice)  # New task, in the DM
     task_id = card.custom_ids()[0].split(":")[2]
     opened = await sim.click(card.message, f"g:t:{task_id}:write", env.alice)
     shown = await sim.submit_modal(opened, env.alice, {"text": "Written in a DM: what is a lichen?"})
