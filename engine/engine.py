@@ -379,6 +379,14 @@ class Engine:
         async with self._write() as step:
             await moderation.unban(step, user_id, actor_id, reason)
 
+    async def is_banned(self, user_id: int) -> bool:
+        """Banned everywhere, or (scoped) in this community."""
+        async with self._read() as step:
+            user = await step.user(user_id)
+            if not user.enabled or user.deleted:
+                return True
+            return self.community is not None and await step.repo.banned_in(self.community, user_id)
+
     async def purge_user(
         self, user_id: int, actor_id: int | None, *, ban: bool = False, reason: str = "", erase: bool = False
     ) -> int:

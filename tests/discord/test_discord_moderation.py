@@ -289,7 +289,9 @@ async def test_a_flag_queues_the_message_once_and_the_buttons_act(w: World):
     await env.sim.click(queued, f"g:q:{reply}:ban", env.mod)
     dismissed = await env.sim.click(queued, f"g:q:{reply}:dismiss", env.mod)
     assert not (await w.engine.message(reply)).deleted
-    assert not (await w.engine.user(w.d.users[1])).enabled  # bob wrote the reply
+    community = await env.bot.community_of_guild(w.guild_id)
+    assert await w.engine.scoped(community).is_banned(w.d.users[1])  # bob wrote the reply: banned here
+    assert (await w.engine.user(w.d.users[1])).enabled  # not everywhere: that is for owners
     description = dismissed.message["embeds"][-1]["description"]
     assert "restored message" in description and "banned the author" in description
     assert "dismissed (cleared 2 flags)" in description  # an unfounded report: the flag and the report flag go
@@ -322,9 +324,10 @@ async def test_mod_commands_for_moderators(w: World):
     await env.sim.slash("mod", env.mod, sub="restore", message=reply)
     assert not (await w.engine.message(reply)).deleted
     banned = await env.sim.slash("mod", env.admin, sub="ban", member=env.bob)
-    assert banned.ephemeral and not (await w.engine.user(w.d.users[1])).enabled
+    here = w.engine.scoped(await env.bot.community_of_guild(w.guild_id))
+    assert banned.ephemeral and await here.is_banned(w.d.users[1])
     await env.sim.slash("mod", env.mod, sub="unban", member=env.bob, reason="appeal")
-    assert (await w.engine.user(w.d.users[1])).enabled
+    assert not await here.is_banned(w.d.users[1])
     missing = await env.sim.slash("mod", env.mod, sub="halt", tree="no-such-tree")
     assert missing.ephemeral and "no such conversation tree" in missing.text()
     admin, bob = await env.member_id(env.admin), w.d.users[1]

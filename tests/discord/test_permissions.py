@@ -77,7 +77,9 @@ async def deleted(env: Env, message_id: str) -> bool:
 
 
 async def enabled(env: Env, person: Person) -> bool:
-    return (await env.bot.engine.user(await env.member_id(person))).enabled
+    """Not banned in the server's community."""
+    engine = env.bot.engine.scoped(await env.bot.community_of_guild(env.sim.guild_id))
+    return not await engine.is_banned(await env.member_id(person))
 
 
 async def settings(env: Env):
@@ -162,7 +164,8 @@ async def ban_prepare(env: Env) -> Ctx:
 
 
 async def banned_prepare(env: Env) -> Ctx:
-    await env.bot.engine.ban_user(await env.member_id(env.erin), None)
+    community = await env.bot.community_of_guild(env.sim.guild_id)
+    await env.bot.engine.scoped(community).ban_user(await env.member_id(env.erin), None)
     return await ban_prepare(env)
 
 
@@ -263,6 +266,7 @@ COMMANDS: dict[str, Row] = {
     "config default-language": Row(ADMINS, False, options(language="de"), default_language_set),
     "config export": Row(ADMINS, False, nothing, exported),
     "config show": Row(ADMINS, False, nothing, says("Grove settings for this server")),
+    "config community": Row(ADMINS, False, nothing, says("data pool is community 1")),
 }
 
 
