@@ -40,6 +40,18 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
     )
     out += await _lines(
         conn,
+        """SELECT k.id, k.community_id, t.community_id FROM tasks k JOIN trees t ON t.id = k.tree_id
+           WHERE k.community_id != t.community_id""",
+        "task {0}: in community {1} but its tree is in community {2}",
+    )
+    out += await _lines(
+        conn,
+        """SELECT t.id, t.community_id FROM trees t
+           WHERE NOT EXISTS (SELECT 1 FROM communities c WHERE c.id = t.community_id)""",
+        "tree {0}: in community {1}, which does not exist",
+    )
+    out += await _lines(
+        conn,
         """SELECT m.id, m.tree_id, p.tree_id FROM messages m JOIN messages p ON p.id = m.parent_id
            WHERE m.tree_id != p.tree_id""",
         "message {0}: in tree {1} but its parent is in tree {2}",

@@ -157,6 +157,16 @@ def test_the_template_is_sound_in_process(grove_db, capsys):
 Corruption = Callable[[dict[str, str]], tuple[str, tuple[object, ...], str]]
 
 CORRUPTIONS: dict[str, Corruption] = {
+    "a tree in a community that does not exist": lambda ids: (
+        "UPDATE trees SET community_id = 99 WHERE id = ?",
+        (ids["growing"],),
+        f"tree {ids['growing']}: in community 99, which does not exist",
+    ),
+    "a task in another community than its tree": lambda ids: (
+        "UPDATE tasks SET community_id = 99 WHERE tree_id = ?",
+        (ids["growing"],),
+        "but its tree is in community 1",
+    ),
     "wrong review_count": lambda ids: (
         "UPDATE messages SET review_count = review_count + 1 WHERE id = ?",
         (ids["reply"],),
