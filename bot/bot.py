@@ -198,7 +198,7 @@ class Grove(commands.Bot):
     def allowed_in(self, guild_id: int | None) -> bool:
         """Whether Grove works in this server (`[discord] allowed_guild_ids`); DMs always."""
         allowed = self.config.discord.allowed_guild_ids
-        return guild_id is None or allowed is None or guild_id in allowed
+        return guild_id is None or not allowed or guild_id in allowed
 
     async def community_of_guild(self, guild_id: int) -> int:
         """The community a server's data belongs to (made on its first use; cached)."""

@@ -43,8 +43,8 @@ class DiscordSettings(_Section):
     gateway_url: AnyUrl = AnyUrl("wss://gateway.discord.gg/")
     dev_guild_id: Snowflake | None = None  # sync commands to this guild at start-up (instant; for development)
     owner_ids: tuple[Snowflake, ...] = ()  # may run every command everywhere, like a server admin
-    # When set, Grove works only in these servers; elsewhere every command gets one sentence saying so.
-    allowed_guild_ids: tuple[Snowflake, ...] | None = None
+    # When not empty, Grove works only in these servers; elsewhere every command gets one sentence saying so.
+    allowed_guild_ids: tuple[Snowflake, ...] = ()
 
     @field_validator("api_base_url")
     @classmethod

@@ -20,7 +20,7 @@ from discord import ui
 
 from cogs.context import member_id
 from cogs.errors import ANSWERS, report_error
-from cogs.i18n import Tr, tr_for
+from cogs.i18n import Tr, day, tr_for
 from cogs.replies import send, text_back
 from engine.errors import ConsentRequired, DomainError
 from engine.privacy import ConsentState
@@ -34,11 +34,6 @@ NEXT_ID = re.compile(r"g:n:[a-z_]{3,30}:[a-z0-9-]{2,20}")  # the tasks feature's
 ANY = "any"
 RANDOM = "random"
 TITLE = "📜 "
-
-
-def day(timestamp: float) -> str:
-    """A date as Discord shows it in each member's own language and time zone."""
-    return f"<t:{int(timestamp)}:D>"
 
 
 # ---------------------------------------------------------------------------------------------- what the card says

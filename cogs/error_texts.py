@@ -58,6 +58,10 @@ DEFAULTS: dict[ErrorCode, str] = {
     ErrorCode.RATE_LIMITED: N_("You have asked for many tasks in a short time; please wait a little."),
     ErrorCode.USER_DISABLED: N_("You are not allowed to take tasks."),
     ErrorCode.USER_NOT_FOUND: N_("There is no such member."),
+    ErrorCode.CONSENT_REQUIRED: N_(
+        "You have not agreed to how Grove uses contributions, so nothing of yours was stored."
+    ),
+    ErrorCode.ALREADY_DONE: N_("That was already done; nothing changed."),
     ErrorCode.INVALID_EMOJI: N_("That reaction has no meaning here."),
     ErrorCode.NOT_A_LANGUAGE_CHANNEL: N_("That channel has no language set."),
     ErrorCode.COMMUNITY_NOT_FOUND: N_("There is no such community."),
@@ -83,6 +87,9 @@ SENTENCES: tuple[str, ...] = (
     N_("Restore the message it answers first."),
     N_("This conversation has grown on without that message; restoring it would overfill it."),
     N_("This member's data was purged; they cannot be unbanned."),
+    # privacy
+    N_("Your name was already removed from your contributions; nothing changed."),
+    N_("Your texts were already deleted; nothing changed."),
     # texts, labels, rankings
     N_("Your text has only invisible characters (such as zero-width spaces); please write something."),
     N_("Your text has {length} characters; the limit is {limit}."),

@@ -217,6 +217,11 @@ def relative(timestamp: float) -> str:
     return f"<t:{int(timestamp)}:R>"
 
 
+def day(timestamp: float) -> str:
+    """A date as Discord shows it in each member's own language and time zone ("June 1, 2026")."""
+    return f"<t:{int(timestamp)}:D>"
+
+
 @functools.cache
 def tr_in(locale: str, commands: str = "") -> Tr:
     return Tr(locale, commands)

@@ -205,7 +205,7 @@ async def _withdraw(step: Step, tree_ids: Sequence[str], own_live: Sequence[Mess
 
 
 async def own_messages(step: Step, user_id: int) -> list[OwnMessage]:
-    """The member's messages (deleted ones too) with their tree's state, by date."""
+    """The member's messages (deleted ones too) with their tree's state, shallowest first."""
     await step.user(user_id)
     rows = await step.repo.privacy.messages_with_tree_state(user_id)
     return [OwnMessage(message, TreeState(state)) for message, state in rows]

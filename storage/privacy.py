@@ -96,10 +96,10 @@ class PrivacyQueries(Queries):
     # ------------------------------------------------------------------ export my data
 
     async def messages_with_tree_state(self, user_id: int) -> list[tuple[MessageRow, str]]:
-        """The member's messages (deleted ones too), each with its tree's state, by date."""
+        """The member's messages (deleted ones too), each with its tree's state, in `messages_of_user`'s order."""
         rows = await self._all(
             """SELECT m.*, t.state AS tree_state FROM messages m JOIN trees t ON t.id = m.tree_id
-               WHERE m.user_id = ? ORDER BY m.created_at, m.id""",
+               WHERE m.user_id = ? ORDER BY m.depth, m.id""",
             (user_id,),
         )
         return [(message_from(r), cast(str, r["tree_state"])) for r in rows]

@@ -88,9 +88,16 @@ class StatsQueries(Queries):
         """Replace a time frame's rows (each with its community_id and lang, '' for every language)."""
         await self._run("DELETE FROM user_stats WHERE time_frame = ?", (frame,))
         columns = (
-            "community_id", "lang", "time_frame", "user_id", "base_date", "modified_at", "leader_score", "rank",
+            "community_id",
+            "lang",
+            "time_frame",
+            "user_id",
+            "base_date",
+            "modified_at",
+            "leader_score",
+            "rank",
             *STAT_COUNTERS,
-        )  # fmt: skip
+        )
         await self._c.executemany(
             f"INSERT INTO user_stats ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [
@@ -104,7 +111,7 @@ class StatsQueries(Queries):
                     r["leader_score"],
                     r["rank"],
                     *(r[c] for c in STAT_COUNTERS),
-                )  # fmt: skip
+                )
                 for r in rows
             ],
         )

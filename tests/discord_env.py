@@ -28,6 +28,23 @@ ADMIN_ROLE = GUILD_ID + 8  # carries Manage Server
 HELPER_ROLE = GUILD_ID + 9  # no permissions: a server can name it its moderator role
 
 
+class AgreedGrove(Grove):
+    """Grove whose members have agreed to the dataset terms, as the members of a running Grove have before they
+    contribute: each agrees when the bot first sees them, unless listed in `newcomers` (to show the consent card).
+    A member who withdrew stays withdrawn."""
+
+    newcomers: set[int]
+
+    async def member_id(self, user: discord.abc.User) -> int:
+        first = user.id not in self._member_ids
+        known = await super().member_id(user)
+        if first and user.id not in self.newcomers:
+            state = await self.engine.consent(known)
+            if state.agreed_at is None and state.withdrawn_at is None:
+                await self.engine.give_consent(known)
+        return known
+
+
 @dataclass
 class Env:
     fake: FakeDiscord
@@ -39,6 +56,7 @@ class Env:
     sim: Simulator = field(init=False)
     channels: dict[str, int] = field(default_factory=lambda: dict(CHANNELS))
     people: dict[str, Person] = field(default_factory=dict)
+    newcomers: set[int] = field(default_factory=set)  # Discord ids of people who have not agreed yet (AgreedGrove)
     _restarts: int = 0
 
     @property
@@ -52,7 +70,8 @@ class Env:
     async def start(self) -> None:
         # distinct seeds per incarnation: two engines drawing the same ids would collide
         rng = np.random.default_rng(self.seed + 1000 * self._restarts)
-        self.bot = Grove(self.config, clock=self.clock, rng=rng, start_jobs=False)
+        self.bot = AgreedGrove(self.config, clock=self.clock, rng=rng, start_jobs=False)
+        self.bot.newcomers = self.newcomers
         await self.bot.login("fake-token")
         self.sim = Simulator(self.bot, self.fake)
         if not self.people:

@@ -1,4 +1,5 @@
-"""Community commands: /stats (with a chart), /leaderboard (paged) and /privacy (hide, export, delete)."""
+"""Community commands: /stats (with a chart), /leaderboard (paged) and /privacy (consent, hide, export, remove my
+name, delete my texts)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.charts import render_contributions
+from cogs.community.privacy_views import privacy_panel
 from cogs.community.render import PERIOD_CHOICES, PERIOD_NAMES, name_of, period_of, stats_embed
-from cogs.community.views import leaderboard_message, privacy_panel
+from cogs.community.views import leaderboard_message
 from cogs.context import community_of, member_id
 from cogs.i18n import tr_for
 from cogs.replies import send
@@ -52,6 +54,10 @@ class Community(commands.Cog):
                 "joined": iso(user.created_at),
                 "streak_days": user.streak_days,
                 "stats": stats,
+                "consent_given": iso(user.consent_at) if user.consent_at is not None else None,
+                "consent_withdrawn": iso(user.consent_withdrawn_at) if user.consent_withdrawn_at is not None else None,
+                "name_removed": iso(user.name_removed_at) if user.name_removed_at is not None else None,
+                "texts_deleted": iso(user.texts_deleted_at) if user.texts_deleted_at is not None else None,
             }
         }
 
@@ -101,7 +107,9 @@ class Community(commands.Cog):
         embed, view = await leaderboard_message(interaction, tr, period_of(period), 0, lang)
         await send(interaction, embeds=[embed], view=view)
 
-    @app_commands.command(name="privacy", description="Hide yourself from leaderboards, export or delete your data.")
+    @app_commands.command(
+        name="privacy", description="Your consent and your data: hide, export, remove your name, delete your texts."
+    )
     async def privacy(self, interaction: discord.Interaction[Grove]) -> None:
         embed, view = await privacy_panel(interaction, await tr_for(interaction))
         await send(interaction, embeds=[embed], view=view)

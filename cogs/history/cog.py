@@ -17,9 +17,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.context import member_id
+from cogs.context import engine_of, member_id
 from cogs.history.render import KIND_CHOICES, digest_embed, setting_text
-from cogs.history.views import history_message, scoped_engine
+from cogs.history.views import history_message
 from cogs.i18n import SOURCE, supported, tr_for, tr_in
 from cogs.replies import NO_MENTIONS, send
 from engine.history import HistoryKind
@@ -95,7 +95,7 @@ class History(commands.Cog):
         self, interaction: discord.Interaction[Grove], setting: app_commands.Choice[str] | None = None
     ) -> None:
         tr = await tr_for(interaction)
-        engine = await scoped_engine(interaction)
+        engine = await engine_of(interaction)
         me = await member_id(interaction)
         if setting is not None:
             await engine.set_notifications(me, setting.value == "on")

@@ -26,8 +26,8 @@ KIND_NAMES = {
     HistoryKind.PROMPTS: N_("prompts"),
     HistoryKind.REPLIES: N_("replies"),
 }
-# Translators: what became of a member's conversation tree, as /history tells its author (lower-case in English)
-TREE_WORDS = {
+TREE_WORDS = {  # a tree's state as /history tells a member
+    # Translators: what became of a member's conversation tree, as /history tells it (lower-case in English)
     TreeState.INITIAL_PROMPT_REVIEW: N_("prompt under review"),
     TreeState.PROMPT_LOTTERY_WAITING: N_("waiting to grow"),
     TreeState.GROWING: N_("growing"),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from cogs.context import member_id
+from cogs.context import engine_of, member_id
 from cogs.errors import report_error
 from cogs.history.render import history_embed, member_name
 from cogs.i18n import Tr, tr_for
@@ -23,15 +23,9 @@ from engine.history import HistoryKind
 
 if TYPE_CHECKING:
     from bot.bot import Grove
-    from engine.engine import Engine
 
 KINDS = "|".join(k.value for k in HistoryKind)
 HI_ID = re.compile(rf"g:hi:(?P<member>\d{{1,19}}):(?P<kind>{KINDS}):(?P<page>-?\d{{1,6}})")
-
-
-async def scoped_engine(interaction: discord.Interaction[Grove]) -> Engine:
-    """The engine acting within the interaction's community (the one place to change when cogs scope engines)."""
-    return interaction.client.engine
 
 
 async def history_message(
@@ -39,7 +33,7 @@ async def history_message(
 ) -> tuple[discord.Embed | None, ui.View | None, str]:
     """A page of member `uid`'s history with its buttons, or (None, None, why not) for another member's private
     history. `name` is how to call the member (default: their stored name)."""
-    engine = await scoped_engine(interaction)
+    engine = await engine_of(interaction)  # the interaction's community only
     me = await member_id(interaction)
     user = await engine.user(uid)
     if name is None:  # a page button: the member as Discord knows them now, else as Grove stored them

@@ -21,7 +21,7 @@ from cogs.replies import send
 from cogs.vocabulary import state_name
 from engine import errors
 from engine.errors import DomainError
-from engine.events import MemberPurged, MessagesDeleted, MessagesRestored
+from engine.events import MemberPurged, MessagesDeleted, MessagesRestored, TextsDeleted
 from engine.types import Emoji, EmojiOp
 
 if TYPE_CHECKING:
@@ -89,6 +89,11 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
     @commands.Cog.listener("on_grove_member_purged")
     async def member_purged(self, event: MemberPurged) -> None:
         await self.posts.remove(event.message_ids)
+
+    @commands.Cog.listener("on_grove_texts_deleted")
+    async def texts_deleted(self, event: TextsDeleted) -> None:
+        await self.posts.remove(event.message_ids)  # the member's own posts: a notice without their text
+        await self.posts.refresh(event.replies)  # replies to them quote their text ("In reply to"): not any more
 
     # ------------------------------------------------------------------ the feed and the queue
 

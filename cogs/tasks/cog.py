@@ -33,6 +33,7 @@ RANDOM = "random"
 AUTO = "auto"  # /language ui: follow the Discord app's language
 UI_CHOICES = [app_commands.Choice(name=verbatim(language_name(code)), value=code) for code in LOCALES]
 UI_CHOICES.append(app_commands.Choice(name="Discord's language (automatic)", value=AUTO))
+REVIEW_RESULTS = {True: "accepted", False: "rejected", None: "pending"}  # a message's review result, as exported
 
 
 class Tasks(commands.Cog):
@@ -48,6 +49,7 @@ class Tasks(commands.Cog):
     # ------------------------------------------------------------------ what the member's data is (cogs.privacy)
 
     async def member_data(self, user_id: int) -> dict[str, Any]:
+        """The member's messages with what became of them: review result, their tree's state, their rank."""
         return {
             "messages": [
                 {
@@ -58,8 +60,12 @@ class Tasks(commands.Cog):
                     "lang": m.lang,
                     "created": datetime.fromtimestamp(m.created_at, UTC).isoformat(),
                     "text": m.text,
+                    "review": REVIEW_RESULTS[m.review_result],
+                    "tree_state": own.tree_state.value,
+                    "rank": m.rank,
                 }
-                for m in await self.bot.engine.messages_of_user(user_id)
+                for own in await self.bot.engine.own_messages(user_id)
+                if not (m := own.message).deleted
             ]
         }
 

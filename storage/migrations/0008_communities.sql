@@ -70,6 +70,7 @@ CREATE TABLE notifications (
     sent_at REAL                            -- NULL: waiting for the next batch
 );
 CREATE INDEX notifications_waiting ON notifications (user_id, created_at) WHERE sent_at IS NULL;
+CREATE INDEX notifications_user ON notifications (user_id);
 
 -- Leaderboards per community and per language ('' = every language).
 DROP INDEX user_stats_rank;

@@ -202,6 +202,7 @@ async def test_jobs_are_registered_at_start_up_with_the_configured_intervals(env
         "leaderboard-week": 15,
         "leaderboard-month": 60,
         "leaderboard-total": 240,
+        "notifications": settings.notifications,
     }
     assert set(jobs) == set(expected)
     for job_id, minutes in expected.items():

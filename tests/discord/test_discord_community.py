@@ -75,7 +75,13 @@ async def test_leaderboard_pages_and_always_shows_the_callers_row(env: Env) -> N
 async def test_privacy_hide_and_show_only_for_the_clicking_member(env: Env) -> None:
     alice = await community(env, others=4)
     panel = await env.sim.slash("privacy", env.alice)
-    assert panel.ephemeral and panel.custom_ids() == ["g:pv:hide", "g:pv:export", "g:pv:delete"]
+    assert panel.ephemeral and panel.custom_ids() == [
+        "g:pv:hide",
+        "g:pv:export",
+        "g:pv:name",
+        "g:pv:delete",
+        "g:pv:withdraw",
+    ]
     hidden = await env.sim.click(panel.message, "g:pv:hide", env.alice)
     assert "hidden from" in hidden.text() and hidden.custom_ids()[0] == "g:pv:show"
     assert not (await env.bot.engine.user(alice)).show_on_leaderboard
@@ -108,6 +114,8 @@ async def test_privacy_export_and_delete(env: Env, tmp_path: Path) -> None:
     data = json.loads(raw)
     assert name.endswith(".json") and [m["text"] for m in data["messages"]] == texts
     assert data["member"]["discord_id"] == str(env.alice.id)
+    for m in data["messages"]:  # what became of each: its review result, its tree's state, its rank
+        assert m["review"] in ("accepted", "rejected", "pending") and m["tree_state"] and "rank" in m
 
     everything = ExportOptions(states=None, spam="include")
     before = tmp_path / "before.jsonl"
@@ -115,10 +123,10 @@ async def test_privacy_export_and_delete(env: Env, tmp_path: Path) -> None:
     assert all(t in before.read_text() for t in texts)
 
     confirm = await env.sim.click(panel.message, "g:pv:delete", env.alice)
-    assert confirm.custom_ids() == ["g:pv:purge", "g:pv:cancel"]
+    assert confirm.custom_ids() == ["g:pv:erase", "g:pv:cancel"]
     assert await env.bot.engine.messages_of_user(alice)  # nothing happens before the confirmation
-    done = await env.sim.click(confirm.message, "g:pv:purge", env.alice)
-    assert "was deleted" in done.text() and not done.custom_ids()
+    done = await env.sim.click(confirm.message, "g:pv:erase", env.alice)
+    assert "were deleted" in done.text() and not done.custom_ids()
     assert await env.bot.engine.messages_of_user(alice) == []
     after = tmp_path / "after.jsonl"
     await export(env.bot.db, after, everything)

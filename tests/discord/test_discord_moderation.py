@@ -261,7 +261,8 @@ async def test_a_flag_queues_the_message_once_and_the_buttons_act(w: World):
     post = await w.feed_post(reply)
     await w.react(post, "🚩", env.carol)
     await w.react(post, "🚩", env.dave)
-    env.bot.dispatch("grove_report", reply, await env.bot.community_of_guild(w.guild_id), await env.member_id(env.alice))
+    community = await env.bot.community_of_guild(w.guild_id)
+    env.bot.dispatch("grove_report", reply, community, await env.member_id(env.alice))
     await env.sim.settle()
     [queued] = w.posts("queue")
     assert [c["custom_id"] for c in queued["components"][0]["components"]] == [f"g:q:{reply}:{a}" for a in ACTIONS]

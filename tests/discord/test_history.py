@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 
 from engine import EngineConfig, TaskType, TreeState
+from engine.types import DEFAULT_COMMUNITY
 from tests.discord_env import Env
 from tests.driver import SPAM, Driver
+from tests.fakes import payloads
+from tests.fakes.payloads import GUILD_ID
+
+GUILD_B = GUILD_ID + 5000
 
 MENTIONED = 123456789012345678  # a Discord user id a member's text mentions
 NO_CONSENT = {"require_consent": False} if "require_consent" in EngineConfig.model_fields else {}
@@ -128,3 +133,21 @@ async def test_another_members_history_only_when_they_show_on_leaderboards(env: 
     clicked = await env.sim.click(later.message, f"g:hi:{alice}:all:0", env.bob)
     assert clicked.text() == f"<@{env.alice.id}> keeps their history private." and not clicked.custom_ids()
     assert "History of alice" in (await env.sim.slash("history", env.alice)).text()
+
+
+async def test_history_shows_only_the_servers_community(env: Env) -> None:
+    """alice's work in server A (community 1) is not in her history in server B, another community."""
+    users = await members(env, "alice")
+    assert await env.bot.community_of_guild(GUILD_ID) == DEFAULT_COMMUNITY
+    d = Driver(env.bot.engine.scoped(DEFAULT_COMMUNITY), env.clock, users)
+    await d.accepted_prompt(users[0])
+    env.sim.create_guild(GUILD_B, name="Server B", channels=[payloads.text_channel(GUILD_B + 1, GUILD_B, "general")])
+    env.fake.members[(GUILD_B, env.alice.id)] = payloads.person_member(env.alice, permissions=False)
+
+    env.sim.guild_id = GUILD_B
+    elsewhere = await env.sim.slash("history", env.alice)
+    assert await env.bot.community_of_guild(GUILD_B) != DEFAULT_COMMUNITY
+    assert "Nothing here yet" in elsewhere.text() and "Reviews given\n0" in elsewhere.text()
+    env.sim.guild_id = GUILD_ID
+    home = await env.sim.slash("history", env.alice)
+    assert len(items(home.text())) == 1 and "✅ accepted" in home.text()

@@ -55,6 +55,12 @@ async def alices_news(d: Driver) -> tuple[str, str]:
     return prompt, answers[alice]
 
 
+async def job(env: Env) -> object:
+    """One run of the scheduled job that sends the notification DMs."""
+    [notifications] = [j for j in env.bot.jobs if j.id == "notifications"]
+    return await notifications.run()
+
+
 def dms(env: Env) -> list[tuple[str, str]]:
     return [(c.method, c.path) for c in env.fake.calls if c.path.startswith(("/users/@me/channels", "/channels/"))]
 
@@ -72,7 +78,7 @@ async def test_notifications_on_then_one_batched_dm(env: Env) -> None:
     rank = (await env.bot.engine.message(answer)).rank
     assert rank is not None
     env.fake.clear()
-    assert await env.bot.send_notifications() == 1  # the scheduled job's run
+    assert await job(env) == 1
     dm = env.fake.dm_channel(env.alice.id)
     assert dms(env) == [("POST", "/users/@me/channels"), ("POST", f"/channels/{dm['id']}/messages")]
     [opened, sent] = env.fake.calls
@@ -85,12 +91,12 @@ async def test_notifications_on_then_one_batched_dm(env: Env) -> None:
 
     # told: nothing more now; news within the hour waits for the hour to pass, then comes in one DM
     env.fake.clear()
-    assert await env.bot.send_notifications() == 0 and dms(env) == []
+    assert await job(env) == 0 and dms(env) == []
     await d.accepted_prompt(alice)
     env.clock.advance(HOUR / 2)
-    assert await env.bot.send_notifications() == 0 and dms(env) == []
+    assert await job(env) == 0 and dms(env) == []
     env.clock.advance(HOUR / 2)
-    assert await env.bot.send_notifications() == 1
+    assert await job(env) == 1
     assert dms(env) == [("POST", f"/channels/{dm['id']}/messages")]  # the DM channel is known now
 
     # bob did not opt in: his accepted prompt and finished tree were never recorded
@@ -111,12 +117,12 @@ async def test_a_member_with_dms_closed_is_skipped_and_logged_once(env: Env, cap
 
     caplog.set_level(logging.INFO, logger="grove")
     await d.accepted_prompt(alice)
-    assert await env.bot.send_notifications() == 0
+    assert await job(env) == 0
     assert await env.bot.engine.notifications_due(0, members=10, per_member=10) == []  # handled, not retried
     for _ in range(2):  # news later: tried again after the interval, refused again, not logged again
         await d.accepted_prompt(alice)
         env.clock.advance(HOUR)
-        assert await env.bot.send_notifications() == 0
+        assert await job(env) == 0
     refused = [c for c in env.fake.calls if c.path == f"/channels/{dm['id']}/messages"]
     assert len(refused) == 3 and all(c.status == 403 for c in refused)
     logged = [r for r in caplog.records if "cannot be sent DMs" in r.getMessage()]

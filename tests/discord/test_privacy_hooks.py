@@ -122,8 +122,8 @@ async def test_deleting_my_data_clears_the_feed_the_queue_and_the_database(env: 
 
     panel = await env.sim.slash("privacy", env.alice)
     confirm = await env.sim.click(panel.message, "g:pv:delete", env.alice)
-    done = await env.sim.click(confirm.message, "g:pv:purge", env.alice)
-    assert "was deleted" in done.text() and "could not" not in done.text()
+    done = await env.sim.click(confirm.message, "g:pv:erase", env.alice)
+    assert "were deleted" in done.text() and "could not" not in done.text()
 
     for post in (feed, queue):  # edited to a notice (or deleted): either way, none of the text is left
         shown = env.fake.messages.get(post.discord_message_id)

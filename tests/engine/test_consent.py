@@ -61,9 +61,7 @@ async def test_a_newcomer_gets_no_task_and_stores_nothing_before_agreeing(engine
     assert (await engine.give_consent(newcomer)).agreed_at == agreed.agreed_at  # agreeing again changes nothing
 
 
-async def test_a_member_who_never_agreed_stores_no_draft_reply_review_ranking_or_report(
-    make_engine, clock, db, users
-):
+async def test_a_member_who_never_agreed_stores_no_draft_reply_review_ranking_or_report(make_engine, clock, db, users):
     d = Driver(make_engine(seed=5, **SMALL), clock, users)
     engine = d.engine
     root, children = await ranking_tree(d)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine import TaskStatus, TaskType, TreeState, errors
+from engine.check import check_database
 from engine.events import TextsDeleted
 from engine.export import ExportOptions, export
 from engine.oasst import member_uuid
@@ -101,6 +102,7 @@ async def test_remove_my_name_keeps_the_texts_under_an_author_nothing_leads_back
     assert anonymous not in {r.user_id for r in board.rows} and author not in {r.user_id for r in board.rows}
     assert (await stats.member(anonymous)).rank is None
 
+    assert await check_database(db) == []
     with pytest.raises(errors.AlreadyDone):  # once: a repeated request changes nothing
         await engine.remove_name(author)
     assert (await engine.user(author)).name_removed_at == user.name_removed_at
@@ -189,6 +191,7 @@ async def test_delete_my_texts_withdraws_others_conversations_and_deletes_nothin
     await stats.refresh_all()
     assert {u: (await stats.member(u)).counters for u in users[1:6]} == counts  # others' stats intact
 
+    assert await check_database(db) == []
     [event] = [e for e in events if isinstance(e, TextsDeleted)]
     assert event.user_id == a and set(event.message_ids) == set(mine)
     assert set(event.replies) == {ids["e_reply"], ids["d_reply"]}

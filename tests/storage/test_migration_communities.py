@@ -51,7 +51,7 @@ async def test_old_data_moves_into_the_first_servers_community(tmp_path: Path) -
         assert await db.schema_version() == len(migrations())
         async with db.read() as repo:
             for table in ("trees", "tasks", "moderation_log", "user_stats"):
-                values = await repo._all(f"SELECT DISTINCT community_id FROM {table}")  # noqa: SLF001
+                values = await repo._all(f"SELECT DISTINCT community_id FROM {table}")
                 assert [tuple(v) for v in values] == [(1,)], table
             stats = await repo.stats.stats_of("total", 1, 1)
             assert stats is not None and stats["lang"] == "" and stats["rank"] == 1
