@@ -106,6 +106,8 @@ async def resume(step: Step, tree_id: str, actor_id: int | None, reason: str) ->
     tree = await step.tree(tree_id)
     if tree.state != TreeState.HALTED_BY_MODERATOR:
         raise errors.InvalidStateChange("Only a halted tree can be resumed.")
+    if tree.withdrawn_at is not None:
+        raise errors.InvalidStateChange("This conversation was withdrawn: a member deleted their texts in it.")
     root = await step.repo.message(tree.id)
     if root is not None and root.deleted:
         raise errors.InvalidStateChange("Restore the prompt before resuming its tree.")

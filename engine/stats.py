@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.clock import Clock, SystemClock
 from engine.oasst import IMPORTED_AUTH
+from engine.privacy import REMOVED_AUTH
 from engine.types import DEFAULT_COMMUNITY
 from storage.database import Database
 from storage.stats import STAT_COUNTERS, StatsQueries
@@ -135,9 +136,10 @@ Key = tuple[int, str, int]  # (community, language, member)
 
 
 async def _community(q: StatsQueries, counters: dict[Key, dict[str, int]]) -> dict[Key, dict[str, int]]:
-    """The counters of community members only: authors known only from an imported dataset never count."""
-    imported = await q.users_of_auth(IMPORTED_AUTH)
-    return {key: c for key, c in counters.items() if key[2] not in imported}
+    """The counters of community members only: authors known only from an imported dataset, and the anonymous
+    rows that took over the work of members who removed their name, never count."""
+    outside = await q.users_of_auth(IMPORTED_AUTH) | await q.users_of_auth(REMOVED_AUTH)
+    return {key: c for key, c in counters.items() if key[2] not in outside}
 
 
 def _boards(counters: dict[Key, dict[str, int]]) -> dict[tuple[int, str], dict[int, dict[str, int]]]:

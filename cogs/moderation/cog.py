@@ -289,8 +289,9 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         everywhere: bool = False,
     ) -> None:
         tr = await tr_for(interaction)
+        target = await member_id(interaction, member)  # an unresolved member is no one: refused before anything
         engine = await self._banning_engine(interaction, everywhere)
-        await engine.ban_user(await member_id(interaction, member), await member_id(interaction), reason or "")
+        await engine.ban_user(target, await member_id(interaction), reason or "")
         if everywhere:
             said = tr("{member} is banned from Grove tasks in every community.", member=member.mention)
         else:
@@ -309,7 +310,7 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         everywhere: bool = False,
     ) -> None:
         tr = await tr_for(interaction)
-        engine = await self._banning_engine(interaction, everywhere)
         user = await member_id(interaction, member)
+        engine = await self._banning_engine(interaction, everywhere)
         await engine.unban_user(user, await member_id(interaction), reason or "")
         await send(interaction, "✅ " + tr("{member} may take Grove tasks again.", member=member.mention))

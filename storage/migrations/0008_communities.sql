@@ -13,7 +13,8 @@ CREATE TABLE communities (
     name TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL
 );
-INSERT INTO communities (id, name, created_at) VALUES (1, 'community 1', (julianday('now') - 2440587.5) * 86400.0);
+-- (stamped with the database's first member's time, not the clock: the same data migrates to the same bytes)
+INSERT INTO communities (id, name, created_at) VALUES (1, 'community 1', coalesce((SELECT min(created_at) FROM users), 0));
 
 CREATE TABLE guild_communities (
     guild_id INTEGER PRIMARY KEY,
