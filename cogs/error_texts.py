@@ -81,6 +81,8 @@ SENTENCES: tuple[str, ...] = (
     N_("This tree is already halted."),
     N_("Only a halted tree can be resumed."),
     N_("Restore the prompt before resuming its tree."),
+    N_("This conversation was withdrawn: a member deleted their texts in it."),
+    N_("This server is already in that community."),
     N_("This message is already deleted."),
     N_("This message is not deleted."),
     N_("Its author deleted their data; there is nothing to restore."),
