@@ -289,6 +289,8 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         everywhere: bool = False,
     ) -> None:
         tr = await tr_for(interaction)
+        if not everywhere and not isinstance(member, discord.Member):
+            raise errors.UserNotFound()  # not a member of this server: no one this community's moderators may ban
         target = await member_id(interaction, member)  # an unresolved member is no one: refused before anything
         engine = await self._banning_engine(interaction, everywhere)
         await engine.ban_user(target, await member_id(interaction), reason or "")

@@ -40,8 +40,8 @@ class Two:
         sim.create_guild(GUILD_B, name="Server B", channels=channels)
         self.b_admin = sim.member("b-admin", PERMS_ADMIN)
         self.b_mod = sim.member("b-mod", PERMS_MODERATOR)
-        for person in (env.alice, env.bob):  # A's members are in B too
-            env.fake.members[(GUILD_B, person.id)] = payloads.person_member(person, permissions=False)
+        for person in (env.carol, env.dave, env.erin, env.mod, env.admin):  # only alice and bob are in B too
+            env.fake.members.pop((GUILD_B, person.id), None)
         sim.guild_id = GUILD_ID
         self.members = [await env.member_id(p) for p in (env.alice, env.bob, env.carol, env.dave, env.erin)]
         self.d = Driver(env.bot.engine.scoped(DEFAULT_COMMUNITY), env.clock, self.members)
@@ -81,7 +81,9 @@ async def test_another_servers_staff_get_not_found_and_change_nothing(two: Two) 
         assert "no such" in restore.text().lower(), restore.text()
     with pytest.raises(errors.MessageNotFound):  # what the queue's Dismiss and 👌 do, from server B
         await env.bot.engine.scoped(b_community).clear_flags(root, None)
-    banned = await sim.slash("mod", two.b_mod, sub=("ban",), member=env.alice)
+    stranger = await sim.slash("mod", two.b_mod, sub=("ban",), member=env.carol)  # not in server B
+    assert "no such member" in stranger.text()
+    banned = await sim.slash("mod", two.b_mod, sub=("ban",), member=env.alice)  # in both servers: banned in B
     assert "banned" in banned.text()
     export_b = await sim.slash("config", two.b_admin, sub=("export",), everything=True)
     assert "Exported 0 trees" in export_b.text(), export_b.text()

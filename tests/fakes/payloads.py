@@ -409,14 +409,19 @@ def resolved_for(
     roles: Iterable[Json] = (),
     channels: Iterable[Json] = (),
     attachments: Iterable[Json] = (),
+    guild_members: Iterable[int] | None = None,
 ) -> Json:
-    """The ``resolved`` block of an interaction."""
+    """The ``resolved`` block of an interaction. In a server, Discord adds member data for the resolved users who
+    are members of it (`guild_members`; None: all of them)."""
     out: Json = {}
     people = list(people)
     if people:
         out["users"] = {str(p.id): user(p.id, p.name, bot=p.bot) for p in people}
         if guild:
-            out["members"] = {str(p.id): person_member(p, with_user=False) for p in people}
+            inside = None if guild_members is None else set(guild_members)
+            out["members"] = {
+                str(p.id): person_member(p, with_user=False) for p in people if inside is None or p.id in inside
+            }
     if roles := list(roles):
         out["roles"] = {r["id"]: r for r in roles}
     if channels := list(channels):

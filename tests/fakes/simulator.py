@@ -455,6 +455,7 @@ class Simulator:
             roles=collected["roles"],
             channels=collected["channels"],
             attachments=collected["attachments"],
+            guild_members=[pid for (gid, pid) in self.fake.members if gid == self.guild_id],
         )
         return out, resolved
 
