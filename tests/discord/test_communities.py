@@ -4,6 +4,7 @@ servers; DM work belongs to the member's home community; `[discord] allowed_guil
 from __future__ import annotations
 
 import json
+import copy
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from engine.clock import FakeClock
 from engine.types import DEFAULT_COMMUNITY, TaskType, TreeState
 from tests.discord_env import Env
 from tests.driver import Driver
-from tests.fakes import Person, payloads
+from tests.fakes import Exchange, Person, payloads
 from tests.fakes.payloads import GUILD_ID, PERMS_ADMIN, PERMS_MODERATOR
 
 GUILD_B = GUILD_ID + 5000
@@ -60,6 +61,16 @@ async def two(env: Env) -> Two:
     return world
 
 
+async def click_in_b(env: Env, message: dict, custom_id: str, person: Person) -> Exchange:
+    """A click in server B on `custom_id`, as if `message` carried that button (a forged queue post)."""
+    carrier = copy.deepcopy(message)
+    carrier["components"] = [{"type": 1, "components": [{"type": 2, "style": 2, "label": "?", "custom_id": custom_id}]}]
+    payload = payloads.component(
+        carrier, custom_id, person, interaction_id=env.fake.snowflake(), guild_id=GUILD_B, channel_id=B_GENERAL
+    )
+    return await env.sim.dispatch(payload)
+
+
 async def state_of(env: Env, tree_id: str) -> TreeState:
     return (await env.bot.engine.tree_status(tree_id)).state
 
@@ -81,6 +92,10 @@ async def test_another_servers_staff_get_not_found_and_change_nothing(two: Two) 
         assert "no such" in restore.text().lower(), restore.text()
     with pytest.raises(errors.MessageNotFound):  # what the queue's Dismiss and 👌 do, from server B
         await env.bot.engine.scoped(b_community).clear_flags(root, None)
+    carrier = (await sim.slash("config", two.b_admin, sub=("community",))).message
+    for action in ("dismiss", "restore", "halt", "delete", "ban"):  # A's message on a (forged) queue post in B
+        answer = await click_in_b(env, carrier, f"g:q:{root}:{action}", two.b_mod)
+        assert "no such message" in answer.text().lower(), (action, answer.text())
     stranger = await sim.slash("mod", two.b_mod, sub=("ban",), member=env.carol)  # not in server B
     assert "no such member" in stranger.text()
     banned = await sim.slash("mod", two.b_mod, sub=("ban",), member=env.alice)  # in both servers: banned in B

@@ -250,6 +250,21 @@ async def test_the_configured_moderator_role_counts(w: World):
     assert await w.state(root) is TreeState.HALTED_BY_MODERATOR
 
 
+async def test_a_member_with_only_the_moderator_role_sees_and_uses_mod(w: World):
+    """Issue 15: /mod is registered with no default permission (Discord shows it to everyone), so a moderator by
+    the configured role alone can use it with no server set-up; the bot refuses a plain member."""
+    env = w.env
+    mod_group = env.bot.tree.get_command("mod")
+    assert mod_group is not None and mod_group.to_dict(env.bot.tree)["default_member_permissions"] is None
+    helper = env.sim.member("helper", roles=[HELPER_ROLE])  # a plain member's permissions, plus the role
+    root = await w.d.accepted_prompt(w.d.users[0])
+    refused = await env.sim.slash("mod", helper, sub="halt", tree=root)
+    assert "Only moderators" in refused.text() and await w.state(root) is not TreeState.HALTED_BY_MODERATOR
+    await env.bot.settings.set_moderator_role(w.guild_id, HELPER_ROLE, None)
+    halted = await env.sim.slash("mod", helper, sub="halt", tree=root)
+    assert "halted" in halted.text() and await w.state(root) is TreeState.HALTED_BY_MODERATOR
+
+
 # ---------------------------------------------------------------------------------------------- the mod queue
 
 
