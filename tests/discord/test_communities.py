@@ -3,8 +3,8 @@ servers; DM work belongs to the member's home community; `[discord] allowed_guil
 
 from __future__ import annotations
 
-import json
 import copy
+import json
 from pathlib import Path
 
 import pytest
