@@ -176,3 +176,38 @@ async def test_daily_contributions_count_done_tasks_per_day(engine, clock, users
     task = await engine.next_task(users[0], "en", TaskType.INITIAL_PROMPT)
     await engine.skip_task(task.id, users[0])  # a skip is not a contribution
     assert await stats.daily(users[0], days=3) == [0, 2, 1]
+
+
+async def test_boards_per_community_and_per_language(engine, clock, users, db):
+    """Issue 15: one board per community over every language and one per community and language; a member is on a
+    community's boards only for work done there."""
+    first_pool = [users[0], users[1], users[3], users[4], users[5]]  # users 3-5 review in community 1
+    second_pool = [users[2], users[6], users[7], users[8]]  # users 6-8 review in the second
+    d1 = Driver(engine, clock, first_pool)  # the operator's engine works in community 1
+    await d1.accepted_prompt(users[0], "en")
+    await d1.accepted_prompt(users[1], "de")
+    async with db.transaction() as repo:
+        second = await repo.guilds.new_community("second", clock.now())
+    await Driver(engine.scoped(second), clock, second_pool).accepted_prompt(users[2], "en")
+    stats = Stats(db, clock=clock)
+    await stats.refresh(TimeFrame.TOTAL)
+
+    def ids(board) -> set[int]:
+        return {r.user_id for r in board.rows}
+
+    assert ids(await stats.board(community=1)) <= set(first_pool) and {users[0], users[1]} <= ids(
+        await stats.board(community=1)
+    )
+    assert users[1] in ids(await stats.board(community=1, lang="de"))
+    prompts = {
+        (u, lang): (await stats.member(u, community=1, lang=lang)).counters["prompts"]
+        for u in (users[0], users[1])
+        for lang in ("en", "de")
+    }
+    assert prompts == {(users[0], "en"): 1, (users[0], "de"): 0, (users[1], "en"): 0, (users[1], "de"): 1}
+    second_all = ids(await stats.board(community=second))
+    assert users[2] in second_all and second_all <= set(second_pool)
+    de_row = await stats.member(users[1], community=1, lang="de")
+    all_row = await stats.member(users[1], community=1)
+    assert de_row.counters["prompts"] == all_row.counters["prompts"] == 1
+    assert (await stats.member(users[1], community=second)).rank is None  # nothing of theirs there
