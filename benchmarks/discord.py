@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import discord
 import numpy as np
 
 from benchmarks.bulk import BulkSpec, build
@@ -237,6 +238,8 @@ async def run(members: int, seconds: float, think: float, seed: int) -> dict[str
                 sim = Simulator(bot, fake)
                 people = [sim.member(f"member{i}") for i in range(members)]
                 sim.create_guild()
+                for person in people:  # members of a running Grove have agreed to the dataset terms already
+                    await bot.engine.give_consent(await bot.member_id(discord.Object(person.id)))  # type: ignore[arg-type]
                 load = Load(bot, fake, sim, seed)
                 load.install()
                 crowd = [Member(load, p, np.random.default_rng([seed, 2, i])) for i, p in enumerate(people)]
