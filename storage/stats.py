@@ -44,7 +44,8 @@ class StatsQueries(Queries):
                       sum(m.parent_id IS NOT NULL AND m.role = 'prompter'),
                       sum(m.parent_id IS NOT NULL AND m.role = 'prompter' AND m.review_result = 1)
                FROM messages m JOIN trees t ON t.id = m.tree_id
-               WHERE m.deleted = 0 AND m.created_at >= ? GROUP BY t.community_id, t.lang, m.user_id""",
+               WHERE m.deleted = 0 AND m.review_result IS NOT 0 AND m.created_at >= ?
+               GROUP BY t.community_id, t.lang, m.user_id""",  # rejected work scores nothing
             (base,),
         ):
             for name, n in zip(

@@ -211,3 +211,25 @@ async def test_boards_per_community_and_per_language(engine, clock, users, db):
     all_row = await stats.member(users[1], community=1)
     assert de_row.counters["prompts"] == all_row.counters["prompts"] == 1
     assert (await stats.member(users[1], community=second)).rank is None  # nothing of theirs there
+
+
+async def test_rejected_work_scores_nothing(engine, clock, users, db):
+    """Issue 18 (decisions): replies rejected as spam score no points; the same replies waiting for review do."""
+    d = Driver(engine, clock, users)
+    author = users[1]
+    replies = []
+    for _ in range(3):
+        root = await d.growing_tree(users[0])
+        task = await engine.next_task(author, "en", TaskType.ASSISTANT_REPLY)
+        assert task.target_id == root
+        replies.append((await engine.submit_reply(task.id, author, f"spam number {len(replies)}")).message_id)
+    stats = Stats(db, clock=clock)
+    await stats.refresh(TimeFrame.TOTAL)
+    pending = await stats.member(author)
+    assert pending.counters["replies_assistant"] == 3 and pending.score >= 12
+    async with db.transaction() as repo:  # reviewers rejected them
+        for message_id in replies:
+            await repo.set_review_result(message_id, False)
+    await stats.refresh(TimeFrame.TOTAL)
+    rejected = await stats.member(author)
+    assert rejected.counters["replies_assistant"] == 0 and rejected.score < pending.score - 11
