@@ -159,19 +159,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _check_command(args.db, args.config)
         if args.command == "simulate":
-            return asyncio.run(
-                _simulate(
-                    args.db,
-                    args.users,
-                    args.trees,
-                    args.seed,
-                    args.langs,
-                    args.ack_log,
-                    abandon=args.abandon,
-                    hours=args.hours,
-                    as_json=args.json,
+            from bot.guard import AlreadyRunning, InstanceLock
+
+            try:
+                lock = InstanceLock(args.db)
+                lock.acquire()  # simulated members write as the bot does: never beside a running bot
+            except AlreadyRunning as exc:
+                print(f"grove simulate: {exc}", file=sys.stderr)
+                return 2
+            try:
+                return asyncio.run(
+                    _simulate(
+                        args.db,
+                        args.users,
+                        args.trees,
+                        args.seed,
+                        args.langs,
+                        args.ack_log,
+                        abandon=args.abandon,
+                        hours=args.hours,
+                        as_json=args.json,
+                    )
                 )
-            )
+            finally:
+                lock.release()
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "import":
@@ -246,6 +257,22 @@ def _backup(path: Path, out: Path) -> int:
     return 0
 
 
+def _damage(path: Path) -> list[str]:
+    """SQLite's quick_check of the file, read-only (empty when sound, or when it is not an SQLite file at all)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = [" ".join(str(r[0]).split()) for r in conn.execute("PRAGMA quick_check(20)")]
+    except sqlite3.DatabaseError as exc:
+        message = str(exc)
+        return [] if "not a database" in message else [message]
+    finally:
+        conn.close()
+    return [] if rows == ["ok"] else rows
+
+
 def _check_command(path: Path | None, config_file: Path | None) -> int:
     cfg = EngineConfig()
     if config_file is not None:
@@ -266,8 +293,17 @@ async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None)
     if not path.is_file():
         print(f"grove check: no database at {path}", file=sys.stderr)
         return 2
+    damage = _damage(path)
+    if damage:  # SQLite's own check first: the invariant queries cannot run on a damaged file
+        for line in damage:
+            print(line)
+        print(f"grove check: {path} is damaged ({len(damage)} problem(s) above); restore a backup", file=sys.stderr)
+        return 1
     try:
         db = await Database.open(path, migrate=False)
+    except sqlite3.OperationalError as exc:  # an SQLite file this process may not open for writing
+        print(f"grove check: cannot open {path} ({exc}): a read-only file or folder, or locked", file=sys.stderr)
+        return 2
     except sqlite3.DatabaseError as exc:  # not an SQLite file at all
         print(f"grove check: {path} is not a Grove database ({exc})", file=sys.stderr)
         return 2
@@ -277,6 +313,9 @@ async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None)
             print(f"grove check: {path} is not a Grove database (no schema)", file=sys.stderr)
             return 2
         problems = await check_database(db, cfg)
+    except sqlite3.DatabaseError as exc:
+        print(f"grove check: {path} is damaged: {' '.join(str(exc).split())}; restore a backup", file=sys.stderr)
+        return 1
     finally:
         await db.close()
     against = f"the thresholds of {config_file}" if config_file else "the default thresholds"

@@ -13,6 +13,7 @@ import discord
 
 from bot.bot import Grove
 from bot.config import TOKEN_ENV, ConfigError, GroveConfig, load_config
+from bot.guard import AlreadyRunning, InstanceLock, preflight, redact_logs
 
 log = logging.getLogger("grove")
 DEFAULT_CONFIG = Path("config.toml")
@@ -35,6 +36,7 @@ def _prepare(config_path: Path | None) -> tuple[GroveConfig, str] | int:
         )
         return 2
     logging.basicConfig(level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logs()  # DEBUG request lines would otherwise carry every interaction's token
     return config, token
 
 
@@ -42,7 +44,17 @@ def run(config_path: Path | None) -> int:
     prepared = _prepare(config_path)
     if isinstance(prepared, int):
         return prepared
-    return asyncio.run(serve(*prepared))
+    config, token = prepared
+    refusal = preflight(config.database.path)
+    if refusal is not None:
+        print(f"grove: {refusal}", file=sys.stderr)
+        return 2
+    try:
+        with InstanceLock(config.database.path):
+            return asyncio.run(serve(config, token))
+    except AlreadyRunning as exc:
+        print(f"grove: {exc}", file=sys.stderr)
+        return 2
 
 
 async def serve(config: GroveConfig, token: str, bot: Grove | None = None) -> int:

@@ -62,6 +62,7 @@ class Database:
     """
 
     CHECKPOINT_EVERY = 200  # write transactions between background checkpoints
+    JOURNAL_LIMIT = 64 * 2**20  # bytes: a checkpointed WAL is cut back to this when it starts over (issue 18)
 
     def __init__(self, conn: aiosqlite.Connection, path: str, synchronous: Synchronous = "full") -> None:
         self._conn = conn
@@ -101,6 +102,7 @@ class Database:
             # inside a request's COMMIT, where they were the slowest 1% of hand-outs.
             await conn.execute(f"PRAGMA wal_autocheckpoint={0 if path != MEMORY else 1000}")
             await conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the active trees and hot indexes stay in memory
+            await conn.execute(f"PRAGMA journal_size_limit={cls.JOURNAL_LIMIT}")
             db = cls(conn, path, synchronous)
             if migrate:
                 await db.migrate()
@@ -122,10 +124,19 @@ class Database:
 
     def _after_write(self) -> None:
         self._writes += 1
-        if self.path == MEMORY or self._writes % self.CHECKPOINT_EVERY:
+        if self.path == MEMORY:
+            return
+        if self._writes % self.CHECKPOINT_EVERY and not self._wal_too_big():
             return
         if self._checkpoint_task is None or self._checkpoint_task.done():
             self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    def _wal_too_big(self) -> bool:
+        """A few large transactions (an import) can outgrow the limit long before CHECKPOINT_EVERY writes."""
+        try:
+            return os.stat(f"{self.path}-wal").st_size > self.JOURNAL_LIMIT
+        except OSError:
+            return False
 
     async def _checkpoint(self) -> None:
         """Copy committed WAL pages into the database file without blocking the writer (PASSIVE)."""
