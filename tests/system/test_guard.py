@@ -107,8 +107,8 @@ def test_the_wal_is_cut_back_after_checkpoints(tmp_path, monkeypatch):
                 async with db.transaction() as repo:
                     await repo.upsert_user("t", f"user{i}", "y" * 20000, 0.0)
                 await asyncio.sleep(0)
-                if db._checkpoint_task is not None:  # noqa: SLF001 - let the background checkpoint run
-                    await db._checkpoint_task  # noqa: SLF001
+                if db._checkpoint_task is not None:
+                    await db._checkpoint_task
                 largest = max(largest, os.stat(f"{path}-wal").st_size)
             return largest
         finally:
