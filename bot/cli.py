@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -110,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exp.add_argument("--limit", type=_positive, default=None, help="at most this many trees (or messages)")
     exp.add_argument("--anonymize", metavar="SEED", default=None, help="replace every id by a salted sha256")
     exp.add_argument("--community", default=None, help="only this community (its id or name; default: all)")
+    exp.add_argument("--force", action="store_true", help="replace --out if it exists (never a database)")
 
     imp = sub.add_parser(
         "import", help="import oasst JSON Lines (plain or gzip) losslessly; importing twice adds nothing"
@@ -358,9 +360,32 @@ def _export_options(args: argparse.Namespace, user_id: int | None) -> ExportOpti
     )
 
 
+def _unsafe_output(out: Path, db: Path, force: bool) -> str | None:
+    """Why `grove export` must not write to `out`, or None."""
+    if out.is_symlink() or out.exists():
+        if out.is_dir():
+            return f"{out} is a folder; give a file name"
+        if out.exists() and db.exists() and os.path.samefile(out, db):
+            return f"{out} is the database itself; give another file name"
+        if out.exists() and out.is_file():
+            with out.open("rb") as f:
+                if f.read(16) == b"SQLite format 3\x00":
+                    return f"{out} is an SQLite database; an export never replaces one"
+        if not force:
+            return f"{out} exists; add --force to replace it"
+    for suffix in ("-wal", "-shm", "-journal"):  # the database's own side files
+        if str(out) == f"{db}{suffix}":
+            return f"{out} belongs to the database; give another file name"
+    return None
+
+
 async def _export(args: argparse.Namespace) -> int:
     if not args.db.is_file():
         print(f"grove export: no database at {args.db}", file=sys.stderr)
+        return 2
+    unsafe = _unsafe_output(args.out, args.db, args.force)
+    if unsafe is not None:
+        print(f"grove export: {unsafe}", file=sys.stderr)
         return 2
     if args.user is not None and args.state is not None:
         print(

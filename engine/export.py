@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import tempfile
 import time
 import zlib
 from collections import deque
@@ -507,11 +509,16 @@ _encode = json.JSONEncoder(check_circular=False).encode
 
 class _Sink:
     """The output file, gzip when its name ends in .gz (with no name or time in the header, so the same content
-    gives the same bytes). Encoding, compressing and writing run on a thread of their own."""
+    gives the same bytes). Encoding, compressing and writing run on a thread of their own. The file is written
+    owner-only under a temporary name beside it and renamed into place once complete, so a reader never sees half
+    an export, a failed export leaves nothing, and a symbolic link at `path` is replaced, never followed."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "wb")  # closed in __exit__
+        self._path = path
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # mode 0600
+        self._temp = Path(temp)
+        self._file = os.fdopen(fd, "wb")  # closed in __exit__
         self._zip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if path.name.endswith(".gz") else None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="grove-export")
         self._pending: deque[Future[None]] = deque()
@@ -520,14 +527,22 @@ class _Sink:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        done = False
         try:
             while self._pending:
                 self._pending.popleft().result()
             if self._zip is not None:
                 self._file.write(self._zip.flush())
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            done = kind is None
         finally:
             self._pool.shutdown()
             self._file.close()
+            if done:
+                os.replace(self._temp, self._path)
+            else:
+                self._temp.unlink(missing_ok=True)
 
     def write(self, text: str) -> None:
         if not text:
