@@ -109,7 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     exp.add_argument("--labels", action="store_true", help="add label means and counts")
     exp.add_argument("--events", action="store_true", help="add emoji and ranking events")
     exp.add_argument("--limit", type=_positive, default=None, help="at most this many trees (or messages)")
-    exp.add_argument("--anonymize", metavar="SEED", default=None, help="replace every id by a salted sha256")
+    exp.add_argument(
+        "--anonymize",
+        metavar="SALT",
+        default=None,
+        help=f"replace every id by a sha256 salted with SALT (at least {MIN_SALT} characters; keep it secret)",
+    )
     exp.add_argument("--community", default=None, help="only this community (its id or name; default: all)")
     exp.add_argument("--force", action="store_true", help="replace --out if it exists (never a database)")
 
@@ -360,6 +365,9 @@ def _export_options(args: argparse.Namespace, user_id: int | None) -> ExportOpti
     )
 
 
+MIN_SALT = 16  # characters of --anonymize: an empty salt made every author reversible (issue 18)
+
+
 def _unsafe_output(out: Path, db: Path, force: bool) -> str | None:
     """Why `grove export` must not write to `out`, or None."""
     if out.is_symlink() or out.exists():
@@ -382,6 +390,13 @@ def _unsafe_output(out: Path, db: Path, force: bool) -> str | None:
 async def _export(args: argparse.Namespace) -> int:
     if not args.db.is_file():
         print(f"grove export: no database at {args.db}", file=sys.stderr)
+        return 2
+    if args.anonymize is not None and len(args.anonymize) < MIN_SALT:
+        print(
+            f"grove export: --anonymize needs a salt of at least {MIN_SALT} characters (a short or empty salt lets "
+            "anyone recompute the ids from the originals)",
+            file=sys.stderr,
+        )
         return 2
     unsafe = _unsafe_output(args.out, args.db, args.force)
     if unsafe is not None:

@@ -629,7 +629,7 @@ def test_anonymized_ids_are_salted_hashes_used_consistently(reacted_db, tmp_path
     snap = snapshot(db)
     args = ("--labels", "--events", "--state", "all", "--include-spam")
     plain = tree_lines(_run(db, tmp_path / "plain.jsonl", *args))
-    out = _run(db, tmp_path / "anon.jsonl", *args, "--anonymize", "s1")
+    out = _run(db, tmp_path / "anon.jsonl", *args, "--anonymize", "salt-number-one-xyz")
     raw = out.read_text(encoding="utf-8")
     anon = tree_lines(out)
     assert len(anon) == len(plain) > 0
@@ -641,10 +641,10 @@ def test_anonymized_ids_are_salted_hashes_used_consistently(reacted_db, tmp_path
     assert not {str(u) for u in snap.users} & set(user_ids)
 
     def message_hash(i: str) -> str:
-        return hashlib.sha256(f"message:{i}s1".encode()).hexdigest()
+        return hashlib.sha256(f"message:{i}salt-number-one-xyz".encode()).hexdigest()
 
     def user_hash(i: str) -> str:
-        return hashlib.sha256(f"user:{i}s1".encode()).hexdigest()
+        return hashlib.sha256(f"user:{i}salt-number-one-xyz".encode()).hexdigest()
 
     user_map: dict[str, str] = {}
     ranking_events = 0
@@ -679,8 +679,8 @@ def test_anonymized_ids_are_salted_hashes_used_consistently(reacted_db, tmp_path
     assert ranking_events > 0
     assert len(set(user_map.values())) == len(user_map), "different members keep different ids"
 
-    other = tree_lines(_run(db, tmp_path / "anon2.jsonl", *args, "--anonymize", "s2"))
-    again = tree_lines(_run(db, tmp_path / "anon1.jsonl", *args, "--anonymize", "s1"))
+    other = tree_lines(_run(db, tmp_path / "anon2.jsonl", *args, "--anonymize", "salt-number-two-xyz"))
+    again = tree_lines(_run(db, tmp_path / "anon1.jsonl", *args, "--anonymize", "salt-number-one-xyz"))
     assert again == anon
     for a1, a2 in zip(anon, other, strict=True):
         for (n1, _), (n2, _) in zip(walk(a1["prompt"]), walk(a2["prompt"]), strict=True):

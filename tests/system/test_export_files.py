@@ -54,3 +54,11 @@ def test_a_symbolic_link_is_replaced_not_followed(db, tmp_path):
     assert export(db, link, "--force") == 0
     assert target.read_text() == "precious\n" and not link.is_symlink() and link.stat().st_size > 0
     assert os.path.isfile(link)
+
+
+def test_anonymize_needs_a_real_salt(db, tmp_path, capsys):
+    for salt in ("", "short-salt"):
+        assert export(db, tmp_path / "anon.jsonl", "--anonymize", salt) == 2
+        assert "at least 16 characters" in capsys.readouterr().err
+    assert not (tmp_path / "anon.jsonl").exists()
+    assert export(db, tmp_path / "anon.jsonl", "--anonymize", "a-salt-of-sixteen+") == 0
