@@ -136,17 +136,47 @@ async def import_trees(
 # ------------------------------------------------------------------ reading
 
 
-def _open(path: Path) -> io.TextIOBase:
+MAX_LINE = 16 * 2**20  # bytes of one line (one tree): a longer one is reported and skipped, never held whole
+
+
+def _open(path: Path) -> io.BufferedIOBase:
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def _lines(f: io.BufferedIOBase) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of every line, or (number, None) for one longer than MAX_LINE, which is skipped in
+    bounded pieces: memory stays flat whatever the file (a gzip bomb of one endless line included)."""
+    line_no = 0
+    while True:
+        data = f.readline(MAX_LINE + 1)
+        if not data:
+            return
+        line_no += 1
+        if len(data) <= MAX_LINE or data.endswith(b"\n"):
+            yield line_no, data
+            continue
+        while data and not data.endswith(b"\n"):  # the rest of the overlong line
+            data = f.readline(MAX_LINE + 1)
+        yield line_no, None
 
 
 def _parse(path: Path, result: ImportResult) -> Iterator[_Line]:
     with _open(path) as f:
-        for line_no, text in enumerate(f, start=1):
+        for line_no, data in _lines(f):
+            if data is None:
+                result.errors.append(f"line {line_no}: longer than {MAX_LINE // 2**20} MB; skipped")
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                result.errors.append(
+                    f"line {line_no}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {exc.start + 1})"
+                )
+                continue
             if not text.strip():
                 continue
             problem, line = _read_line(line_no, text)
