@@ -143,7 +143,7 @@ def _open(path: Path) -> io.BufferedIOBase:
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     if gzipped:
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")
     return open(path, "rb")
 
 
