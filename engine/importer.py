@@ -137,6 +137,7 @@ async def import_trees(
 
 
 MAX_LINE = 16 * 2**20  # bytes of one line (one tree): a longer one is reported and skipped, never held whole
+MAX_TEXT = 100_000  # characters of one message's text (oasst's longest are a few tens of thousands)
 
 
 def _open(path: Path) -> io.BufferedIOBase:
@@ -196,7 +197,10 @@ def _read_line(line_no: int, text: str) -> tuple[str | None, _Line | None]:
         return "not a JSON object", None
     try:
         if "message_id" in raw:
-            return None, _Loose(line_no, ExportMessageNode.model_validate(raw), _normalised(raw))
+            loose = ExportMessageNode.model_validate(raw)
+            if len(loose.text) > MAX_TEXT:
+                return f"message {loose.message_id}: text longer than {MAX_TEXT:,} characters", None
+            return None, _Loose(line_no, loose, _normalised(raw))
         if "message_tree_id" not in raw and "prompt" not in raw:
             return "neither a tree (message_tree_id) nor a message (message_id)", None
         tree = ExportMessageTree.model_validate(raw)
@@ -206,6 +210,8 @@ def _read_line(line_no: int, text: str) -> tuple[str | None, _Line | None]:
         return f"{where}: {first.get('msg', 'invalid')}", None
     if tree.prompt is None:
         return "the tree has no prompt", None
+    if len(tree.prompt.text) > MAX_TEXT:
+        return f"message {tree.prompt.message_id}: text longer than {MAX_TEXT:,} characters", None
     if tree.prompt.parent_id is not None or tree.prompt.role != "prompter":
         return "the prompt must be a prompter message without a parent", None
     nodes = [_Node(tree.prompt, _normalised(raw["prompt"]), None, 0, 0)]
@@ -216,6 +222,8 @@ def _read_line(line_no: int, text: str) -> tuple[str | None, _Line | None]:
         ):
             if reply.message_id in seen:
                 return f"message {reply.message_id} appears twice in the tree", None
+            if len(reply.text) > MAX_TEXT:
+                return f"message {reply.message_id}: text longer than {MAX_TEXT:,} characters", None
             if reply.role == node.model.role:
                 return f"message {reply.message_id}: a {reply.role} message answers a {reply.role} message", None
             seen.add(reply.message_id)

@@ -72,3 +72,18 @@ def test_a_gzip_bomb_line_is_skipped_within_bounded_memory(tmp_path):
     # the peak of this process alone (VmHWM: ru_maxrss would carry the forking test runner's); the 128 MB line
     # was never held whole
     assert report["rss_mb"] < 150, report
+
+
+def test_an_oversized_text_is_refused_with_its_line(tmp_path, capsys):
+    from engine.importer import MAX_TEXT
+
+    lines = source(tmp_path)
+    tree = json.loads(lines[0])
+    tree["prompt"]["text"] = "x" * (MAX_TEXT + 1)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(json.dumps(tree).encode() + b"\n" + b"".join(lines[1:]))
+    capsys.readouterr()
+    assert main(["import", "--db", str(tmp_path / "copy.db"), str(path)]) == 1
+    captured = capsys.readouterr()
+    assert f"line 1: message {tree['prompt']['message_id']}: text longer than" in captured.err
+    assert f"imported {len(lines) - 1} trees" in captured.out
