@@ -56,12 +56,16 @@ async def is_moderator(interaction: discord.Interaction[Grove]) -> bool:
 async def member_is_moderator(
     bot: Grove, member: discord.Member, permissions: discord.Permissions | None = None
 ) -> bool:
-    """The same rule for a member outside an interaction (e.g. who reacted): an owner, Manage Server or
-    Manage Messages (in `permissions`, else the member's server permissions), or the moderator role."""
+    """The same rule for a member outside an interaction (e.g. who reacted): an owner, Administrator or Manage
+    Server, Manage Messages *on the server* (from their roles: Manage Messages granted in one channel's overwrites
+    moderates that channel's chat, not Grove), or the moderator role. `permissions` (a channel's) only adds what no
+    channel can grant: Administrator and Manage Server."""
     if member.id in bot.config.discord.owner_ids:
         return True
-    perms = permissions if permissions is not None else member.guild_permissions
-    if perms.administrator or perms.manage_guild or perms.manage_messages:
+    server = member.guild_permissions
+    if server.administrator or server.manage_guild or server.manage_messages:
+        return True
+    if permissions is not None and (permissions.administrator or permissions.manage_guild):
         return True
     settings = await bot.settings.get(member.guild.id)
     return settings.moderator_role_id is not None and any(r.id == settings.moderator_role_id for r in member.roles)

@@ -20,6 +20,7 @@ from tests.fakes.payloads import GUILD_ID, PERMS_ADMIN, PERMS_MODERATOR
 
 GUILD_B = GUILD_ID + 5000
 B_GENERAL, B_FEED, B_QUEUE = GUILD_B + 1, GUILD_B + 2, GUILD_B + 3
+B_MOD_ROLE = GUILD_B + 7
 
 
 class Two:
@@ -38,9 +39,10 @@ class Two:
             payloads.text_channel(B_FEED, GUILD_B, "feed", position=1),
             payloads.text_channel(B_QUEUE, GUILD_B, "queue", position=2),
         ]
-        sim.create_guild(GUILD_B, name="Server B", channels=channels)
+        roles = [payloads.role(B_MOD_ROLE, "B moderators", PERMS_MODERATOR)]
+        sim.create_guild(GUILD_B, name="Server B", channels=channels, roles=roles)
         self.b_admin = sim.member("b-admin", PERMS_ADMIN)
-        self.b_mod = sim.member("b-mod", PERMS_MODERATOR)
+        self.b_mod = sim.member("b-mod", PERMS_MODERATOR, roles=(B_MOD_ROLE,))  # Manage Messages from a role
         for person in (env.carol, env.dave, env.erin, env.mod, env.admin):  # only alice and bob are in B too
             env.fake.members.pop((GUILD_B, person.id), None)
         sim.guild_id = GUILD_ID

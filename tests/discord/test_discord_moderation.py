@@ -265,6 +265,22 @@ async def test_a_member_with_only_the_moderator_role_sees_and_uses_mod(w: World)
     assert "halted" in halted.text() and await w.state(root) is TreeState.HALTED_BY_MODERATOR
 
 
+async def test_manage_messages_in_one_channel_is_not_a_moderator(w: World):
+    """Issue 18: Manage Messages granted by one channel's overwrites (the interaction's permissions carry it, the
+    member's roles do not) moderates that channel's chat, not Grove: /mod and moderator emoji refuse it."""
+    env = w.env
+    await w.configure()
+    chan_mod = env.sim.member("channel-mod", PERMS_MODERATOR)  # the permission, from no role of theirs
+    root = await w.d.accepted_prompt(w.d.users[0])
+    refused = await env.sim.slash("mod", chan_mod, sub="halt", tree=root)
+    assert "Only moderators" in refused.text() and await w.state(root) is not TreeState.HALTED_BY_MODERATOR
+    await w.publish(root)
+    exchange = await w.react(await w.feed_post(root), "⛔", chan_mod)
+    assert removed_reactions(exchange) and await w.state(root) is not TreeState.HALTED_BY_MODERATOR
+    halted = await env.sim.slash("mod", env.mod, sub="halt", tree=root)  # Manage Messages from a role: yes
+    assert "halted" in halted.text()
+
+
 # ---------------------------------------------------------------------------------------------- the mod queue
 
 
