@@ -8,6 +8,7 @@ keeps working posts."""
 from __future__ import annotations
 
 import io
+import re
 
 import discord
 
@@ -38,20 +39,43 @@ def title_of(tr: Tr, message: MessageRow) -> str:
     return "🤖 " + tr("Assistant reply") if message.role == Role.ASSISTANT else "👤 " + tr("User reply")
 
 
+_UNESCAPED_BRACKET = re.compile(r"(\\.)|([\[\]()])", re.DOTALL)  # an escape pair, or a bare bracket
+
+
+def neutral(text: str) -> str:
+    """A member's text as inert Discord markdown: shown as typed, but no heading, quote, subtext, masked link or
+    formatting can take effect (a typed backslash is escaped too, so it cannot undo an escape). Posts show it as
+    the bot's own message, so nothing in it may pass for the bot or the moderators."""
+    escaped = discord.utils.escape_markdown(text)  # (escapes typed backslashes too)
+    # and every bracket it left bare, so no masked link can form, not even inside one Grove writes around it
+    return _UNESCAPED_BRACKET.sub(lambda m: m[1] or "\\" + m[2], escaped)
+
+
 def excerpt(text: str, limit: int = EXCERPT) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def split_text(text: str, size: int = PIECE) -> list[str]:
-    """Consecutive pieces of at most `size` characters, cut at a line break or space when there is one."""
+    """Consecutive pieces of at most `size` characters, cut at a line break or space when there is one, and never
+    right after an escaping backslash (the escape and what it escapes stay in one piece)."""
     pieces: list[str] = []
     while len(text) > size:
         cut = max(text.rfind("\n", 0, size), text.rfind(" ", 0, size))
         cut = cut if cut > size // 2 else size
+        while cut > 1 and _escapes(text, cut):
+            cut -= 1
         pieces.append(text[:cut])
         text = text[cut:]
     return [*pieces, text]
+
+
+def _escapes(text: str, cut: int) -> bool:
+    """Whether text[cut - 1] is a backslash that escapes text[cut] (an odd run of backslashes ends there)."""
+    run = 0
+    while cut - 1 - run >= 0 and text[cut - 1 - run] == "\\":
+        run += 1
+    return run % 2 == 1
 
 
 def message_post(
@@ -68,8 +92,9 @@ def message_post(
     tr = tr or tr_in(SOURCE)
     colour = colour or (discord.Colour.green() if message.role == Role.ASSISTANT else discord.Colour.blurple())
     files: list[discord.File] = []
-    if len(message.text) <= INLINE_TEXT:
-        pieces = split_text(message.text)
+    shown = neutral(message.text)
+    if len(shown) <= INLINE_TEXT:
+        pieces = split_text(shown)
     else:
         data = io.BytesIO(message.text.encode("utf-8"))
         files.append(discord.File(data, filename=f"message-{message.id}.txt", description=tr("The full text")))
@@ -83,7 +108,7 @@ def message_post(
     head.add_field(name=tr("Language"), value=lang)
     head.add_field(name=tr("Tree"), value=f"`{message.tree_id}`")
     if parent is not None:
-        ref = excerpt(parent.text) or tr("(removed)")
+        ref = neutral(excerpt(parent.text)) or tr("(removed)")
         head.add_field(name=tr("In reply to"), value=f"[{ref}]({parent_link})" if parent_link else ref, inline=False)
     if message.deleted:
         head.add_field(name=tr(STATUS), value="🗑️ " + tr(DELETED_STATUS), inline=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cogs.moderation.render import INLINE_TEXT, PIECE, message_post, split_text
+from cogs.moderation.render import INLINE_TEXT, PIECE, message_post, neutral, split_text
 from engine import Engine
 from engine.check import check_database
 from engine.records import MessageRow
@@ -113,9 +113,10 @@ async def test_new_messages_are_mirrored_to_the_feed_and_language_channels(w: Wo
     await w.publish(reply)
     prompt_post, reply_post = w.posts("feed")
     prompt, answer = await w.engine.message(root), await w.engine.message(reply)
-    assert prompt.text in message_text(prompt_post) and f"message {root}" in message_text(prompt_post)
+    shown = message_text(prompt_post)
+    assert neutral(prompt.text) in shown and f"message {root}" in shown  # as typed, markdown made inert
     head = reply_post["embeds"][0]
-    assert head["title"] == "🤖 Assistant reply" and head["description"] == answer.text
+    assert head["title"] == "🤖 Assistant reply" and head["description"] == neutral(answer.text)
     fields = {f["name"]: f["value"] for f in head["fields"]}
     assert fields["Language"] == "en" and fields["Tree"] == f"`{root}`"
     link = f"https://discord.com/channels/{w.guild_id}/{w.env.channels['feed']}/{prompt_post['id']}"
@@ -299,7 +300,7 @@ async def test_a_flag_queues_the_message_once_and_the_buttons_act(w: World):
     assert [c["custom_id"] for c in queued["components"][0]["components"]] == [f"g:q:{reply}:{a}" for a in ACTIONS]
     text = message_text(env.fake.message(queued["id"]))
     assert f"flagged by <@{env.carol.id}>" in text and f"flagged by <@{env.dave.id}>" in text
-    assert f"reported by <@{env.alice.id}>" in text and (await w.engine.message(reply)).text in text
+    assert f"reported by <@{env.alice.id}>" in text and neutral((await w.engine.message(reply)).text) in text
 
     refused = await env.sim.click(queued, f"g:q:{reply}:halt", env.dave)
     assert refused.ephemeral and "Only moderators" in refused.text()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cogs.moderation.render import DELETED_TITLE, PURGED_TITLE
+from cogs.moderation.render import DELETED_TITLE, PURGED_TITLE, neutral
 from engine.events import MessagesDeleted
 from engine.guilds import PostKind
 from tests.discord_env import Env
@@ -57,7 +57,7 @@ async def test_a_deleted_message_leaves_the_feed_and_comes_back_when_restored(en
     reply = await accepted_reply(d, bob, parent=root, reviewers=[alice, carol, dave])
     await published(env, root)
     await published(env, reply)
-    text = (await env.bot.engine.message(reply)).text
+    text = neutral((await env.bot.engine.message(reply)).text)  # as posts show it
     queue = await queued(env, reply, env.carol)
     assert text in message_text(await post_of(env, reply, PostKind.FEED)) and text in message_text(queue)
 
@@ -159,3 +159,42 @@ async def test_a_purged_members_posts_keep_no_text_of_theirs(env: Env, d: Driver
     queue = await post_of(env, root, PostKind.QUEUE)
     assert queue["embeds"][0]["title"] == PURGED_TITLE and queue["components"] == []
     assert "flagged by" in message_text(queue)  # the moderation log stays
+
+
+def test_a_members_markdown_cannot_pass_for_the_bot_or_the_moderators():
+    """Issue 18: the feed shows a member's text as the bot's own message, so headings, subtext, quotes, masked links
+    and formatting are made inert (a typed backslash cannot undo the escape); the text still reads as typed."""
+    import re
+
+    from cogs.moderation.render import INLINE_TEXT, PIECE, message_post
+    from engine.records import MessageRow
+    from engine.types import Role
+
+    hostile = (
+        "# 📢 ANNOUNCEMENT from the moderators\n"
+        "-# official\n"
+        "> Grove staff: verify your account [here](https://evil.example/login)\n"
+        "\\[also here](https://evil.example/2) **now** ||spoiler|| `code` ~~gone~~ __under__"
+    )
+
+    def row(text: str) -> MessageRow:
+        return MessageRow(
+            "m1", "t1", "p1", 1, None, Role.ASSISTANT, text, "en", 1, 0.0, False, 0, None, 0, None, False, None, {}
+        )
+
+    parent = row("[forged reply](https://evil.example/3)")
+    embeds, _ = message_post(row(hostile), lang="en", parent=parent, parent_link="https://discord.com/channels/1/2/3")
+    shown = embeds[0].description or ""
+    for line in shown.splitlines():
+        assert not re.match(r"#{1,3} |-# |> ", line), line  # no heading, subtext or quote takes effect
+    assert not re.search(r"(?<!\\)\[[^\]]*\]\(", shown)  # no masked link: every "[" is escaped
+    assert "\\*\\*now\\*\\*" in shown and "\\|\\|spoiler\\|\\|" in shown
+    reply_to = next(f.value for f in embeds[0].fields if f.name == "In reply to")
+    assert reply_to.startswith("[\\[forged reply\\]") and reply_to.endswith("(https://discord.com/channels/1/2/3)")
+
+    marked = "abcdef*" * 600  # escaping adds a backslash per mark: pieces still fit, no cut splits an escape
+    embeds, files = message_post(row(marked), lang="en")
+    pieces = [e.description or "" for e in embeds]
+    assert len(pieces) == 2 and all(len(p) <= PIECE for p in pieces) and not files
+    assert not any(p.startswith(("*", "_")) for p in pieces)
+    assert sum(len(p) for p in pieces) <= INLINE_TEXT or files
