@@ -67,6 +67,9 @@ class Posts:
         self._queue_lock = asyncio.Lock()  # one mod-queue post per message and server, even under bursts
         self._purged: set[str] = set()  # messages whose author was purged: their posts never show them again
         self._cleared: set[int] = set()  # posts already replaced by the purge notice (the event and the hook)
+        # Log lines waiting for an edit of their queue post that is on its way (see `note`): a storm of flags
+        # or reports becomes a few edits, not one GET and one PATCH each.
+        self._waiting: dict[int, list[tuple[Told, float]]] = {}
 
     # ------------------------------------------------------------------ rendering
 
@@ -134,29 +137,42 @@ class Posts:
         """Put a message in the server's mod queue, once; later flags and reports are noted on that post."""
         async with self._queue_lock:
             posts = await self.bot.settings.posts_of(message_id)
-            if any(p.kind is PostKind.QUEUE and p.guild_id == guild_id for p in posts):
-                await self.note(message_id, guild_id, why)
-                return None
-            config = await self.bot.settings.get(guild_id)
-            if config.mod_queue_channel_id is None:
-                return None
-            message = await self.bot.engine.message(message_id)
-            return await self._post(
-                config.mod_queue_channel_id, guild_id, message, PostKind.QUEUE, log_line=why, view=view
-            )
+            if not any(p.kind is PostKind.QUEUE and p.guild_id == guild_id for p in posts):
+                config = await self.bot.settings.get(guild_id)
+                if config.mod_queue_channel_id is None:
+                    return None
+                message = await self.bot.engine.message(message_id)
+                return await self._post(
+                    config.mod_queue_channel_id, guild_id, message, PostKind.QUEUE, log_line=why, view=view
+                )
+        await self.note(message_id, guild_id, why)  # outside the queue lock: notes of a storm coalesce
+        return None
 
     # ------------------------------------------------------------------ keeping posts true
 
     async def note(self, message_id: str, guild_id: int | None, line: Told) -> None:
         """Add a line to the moderation log of the message's queue posts (in one server, or all), each in its
         server's language."""
+        at = self.bot.clock.now()
         for post in await self.bot.settings.posts_of(message_id):
-            if post.kind is PostKind.QUEUE and guild_id in (None, post.guild_id):
-                tr = server_tr(self.bot, post.guild_id)
+            if post.kind is not PostKind.QUEUE or guild_id not in (None, post.guild_id):
+                continue
+            waiting = self._waiting.get(post.discord_message_id)
+            if waiting is not None:  # an edit of this post waits for its lock already: it takes this line too
+                waiting.append((line, at))
+                continue
+            lines = self._waiting[post.discord_message_id] = [(line, at)]
+            tr = server_tr(self.bot, post.guild_id)
+            try:
                 async with self._editing(post) as partial:
-                    old = await partial.fetch()
-                    embeds = with_log_line(tr, old.embeds, line(tr), self.bot.clock.now())
+                    del self._waiting[post.discord_message_id]  # lines from now on make the next edit
+                    embeds = (await partial.fetch()).embeds
+                    for told, when in lines:
+                        embeds = with_log_line(tr, embeds, told(tr), when)
                     await partial.edit(embeds=embeds, allowed_mentions=NO_MENTIONS)
+            finally:  # cancelled while waiting for the lock: the lines gathered so far are given up with it
+                if self._waiting.get(post.discord_message_id) is lines:
+                    del self._waiting[post.discord_message_id]
 
     async def refresh(self, message_ids: Iterable[str]) -> None:
         """Show each message as it now is in every post about it (after a deletion or a restore)."""

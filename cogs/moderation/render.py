@@ -141,11 +141,25 @@ def log_embeds(embeds: list[discord.Embed]) -> list[discord.Embed]:
     return [e for e in embeds if is_log(e)]
 
 
+_STAMPED = re.compile(r"<t:\d+:t> (?P<text>.*?)(?: ×(?P<times>\d+))?")
+STORM = ("🚩", "📝")  # flags and reports: the lines a storm is made of
+
+
 def with_log_line(tr: Tr, embeds: list[discord.Embed], line: str, at: float) -> list[discord.Embed]:
-    """The post's embeds with one more line in its moderation log (kept to the last few lines)."""
+    """The post's embeds with one more line in its moderation log. The log summarises rather than scrolls: a line
+    that repeats the one before it counts up (`×N`), and past LOG_LINES the oldest flag or report lines go first,
+    so a storm of them never pushes the moderators' own actions out."""
     kept = [e for e in embeds if not is_log(e)]
     old = next((e.description or "" for e in embeds if is_log(e)), "")
-    lines = [*old.splitlines(), f"<t:{int(at)}:t> {line}"][-LOG_LINES:]
+    lines = old.splitlines()
+    last = _STAMPED.fullmatch(lines[-1]) if lines else None
+    if last is not None and last["text"] == line:
+        lines[-1] = f"<t:{int(at)}:t> {line} ×{int(last['times'] or 1) + 1}"
+    else:
+        lines.append(f"<t:{int(at)}:t> {line}")
+    while len(lines) > LOG_LINES:
+        storm = [i for i, text in enumerate(lines) if (m := _STAMPED.fullmatch(text)) and m["text"].startswith(STORM)]
+        del lines[storm[0] if storm else 0]
     log = discord.Embed(title=tr(LOG_TITLE), description="\n".join(lines), colour=discord.Colour.dark_grey())
     return [*kept, log]
 

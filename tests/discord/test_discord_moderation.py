@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -436,3 +437,38 @@ async def test_a_moderators_check_mark_clears_the_flags_of_a_live_message(w: Wor
     await w.react(post, "🚩", env.carol)
     assert (await w.engine.message(reply)).emojis.get("red_flag") == 1
     assert await check_database(w.engine.db, w.engine.cfg) == []
+
+
+async def test_a_flag_storm_coalesces_and_the_log_keeps_the_moderators_lines(w: World):
+    """Issue 18: 60 members flag one message at once: a handful of edits of its queue post, not one GET and one
+    PATCH each; 30 reports from one member count up on one line; the moderator's action stays in the log."""
+    env = w.env
+    await w.configure()
+    root, reply = await thread(w)
+    await w.publish(reply)
+    post = await w.feed_post(reply)
+    await w.react(post, "🚩", env.carol)
+    [queued] = w.posts("queue")
+    await env.sim.click(queued, f"g:q:{reply}:halt", env.mod)  # a moderator acts before the storm
+    crowd = [env.sim.member(f"flagger{i}") for i in range(60)]
+
+    @env.fake.route("GET", rf"^/channels/\d+/messages/{queued['id']}$")
+    async def like_discord(call, match):  # Discord takes its time to answer; the fake, none
+        await asyncio.sleep(0.05)
+        return NotImplemented
+
+    before = len(env.fake.calls)
+    await asyncio.gather(*(w.react(post, "🚩", person) for person in crowd))
+    queue_calls = [
+        c for c in env.fake.calls[before:] if c.path.endswith(f"/messages/{queued['id']}") and c.method != "DELETE"
+    ]
+    assert 0 < len(queue_calls) <= 20, len(queue_calls)  # 120 without coalescing
+    reporter = await env.member_id(env.alice)
+    community = await env.bot.community_of_guild(w.guild_id)
+    for _ in range(30):
+        env.bot.dispatch("grove_report", reply, community, reporter)
+        await env.sim.settle()
+    log = message_text(env.fake.message(queued["id"])).split("Moderation", 1)[1]
+    lines = [line for line in log.splitlines() if line.startswith("<t:")]
+    assert len(lines) <= 15 and any("halted tree" in line for line in lines)  # the moderator's line is kept
+    assert any(line.endswith(f"reported by <@{env.alice.id}> ×30") for line in lines)
