@@ -444,7 +444,7 @@ async def test_a_flag_storm_coalesces_and_the_log_keeps_the_moderators_lines(w: 
     PATCH each; 30 reports from one member count up on one line; the moderator's action stays in the log."""
     env = w.env
     await w.configure()
-    root, reply = await thread(w)
+    _root, reply = await thread(w)
     await w.publish(reply)
     post = await w.feed_post(reply)
     await w.react(post, "🚩", env.carol)
