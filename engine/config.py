@@ -99,6 +99,9 @@ class EngineConfig(BaseModel):
     explicit_assistant_replies_window_sec: int = Field(default=120, ge=0)
     explicit_prompter_replies_per_window: int = Field(default=8, ge=1)
     explicit_prompter_replies_window_sec: int = Field(default=120, ge=0)
+    # Grove's own cap (issue 18): prompts one member may write per window (0 s: no cap)
+    prompts_per_window: int = Field(default=20, ge=1)
+    prompts_window_sec: int = Field(default=3600, ge=0)
     require_task_ack: bool = False  # Grove's front-end delivers tasks in-process; set true for OA's ack protocol
     # Consent first (issue 15): nothing a member gives is stored before they agreed to the dataset's terms.
     require_consent: bool = True

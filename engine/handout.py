@@ -6,6 +6,7 @@ member sees and the tasks they get agree (decisions #27: asking what is availabl
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,10 +102,32 @@ async def next_task(step: Step, user_id: int, lang: str, task_type: TaskType | N
     if snap.pending >= step.cfg.max_pending_tasks_per_user:
         raise errors.TooManyPending()
     await check_rate_limits(step, user_id, task_type)
+    capped = await prompt_cap(step, user_id)
+    if capped is not None and task_type is TaskType.INITIAL_PROMPT:
+        raise capped
     # with no tree growing, the lottery may run for this language first (decisions #27)
     if snap.pipeline[0] == 0 and await lifecycle.prompt_lottery(step, step.pool, lang, max_activate=2):
         snap = await snapshot(step, user_id, lang)  # the lottery changed the trees
-    return await hand_out(step, user_id, lang, task_type, candidates(step, snap, lang), step.now())
+    found = candidates(step, snap, lang)
+    if capped is not None:  # a random request offers no prompt to write until the window has room again
+        found = dataclasses.replace(found, prompts_offered=0)
+    return await hand_out(step, user_id, lang, task_type, found, step.now())
+
+
+async def prompt_cap(step: Step, user_id: int, text: str | None = None) -> errors.RateLimited | None:
+    """The refusal for a member who wrote `prompts_per_window` prompts within the window, else None."""
+    cfg, now = step.cfg, step.now()
+    window, limit = cfg.prompts_window_sec, cfg.prompts_per_window
+    if window <= 0:
+        return None
+    times = await step.repo.prompts_since(user_id, now - window)
+    if len(times) < limit:
+        return None
+    return errors.RateLimited(
+        f"You have written {limit} prompts within {_span(window)}; you can write more shortly.",
+        text=text,
+        retry_at=times[len(times) - limit] + window,
+    )
 
 
 async def check_rate_limits(step: Step, user_id: int, task_type: TaskType | None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from engine import errors, leases, lifecycle, moderation, policy
+from engine import errors, handout, leases, lifecycle, moderation, policy
 from engine.events import MessageAdded
 from engine.records import TaskRow, UserRow
 from engine.step import Step
@@ -90,6 +90,8 @@ async def reply(step: Step, task_id: str, user_id: int, text: str) -> SubmitResu
     if window > 0 and await repo.has_recent_duplicate(user_id, clean, now - window):
         raise errors.MessageDuplicated()
     task_type = row.type
+    if task_type is TaskType.INITIAL_PROMPT and (capped := await handout.prompt_cap(step, user_id, text)):
+        raise capped  # a prompt task taken before the cap was reached: refused, the text given back
     message_id = step.new_id()
     if task_type is TaskType.INITIAL_PROMPT:
         tree_id, depth, parent_id = message_id, 0, None

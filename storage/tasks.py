@@ -124,6 +124,15 @@ class TaskWrites(Queries):
             )
         return [float(r[0]) for r in rows]
 
+    async def prompts_since(self, user_id: int, since: float) -> list[float]:
+        """Creation times (oldest first) of the prompts the member wrote after `since`."""
+        rows = await self._all(
+            """SELECT created_at FROM messages WHERE user_id = ? AND created_at > ? AND parent_id IS NULL
+               ORDER BY created_at""",
+            (user_id, since),
+        )
+        return [float(r[0]) for r in rows]
+
     async def pending_task_count(self, user_id: int, since: float) -> int:
         return await self._int(
             "SELECT count(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND status = 'pending'",

@@ -282,3 +282,36 @@ async def test_a_disabled_language_stops_new_prompts_but_waiting_prompts_still_g
     assert (await closed.availability(users[1], "de")).counts[TaskType.INITIAL_PROMPT] == 0
     assert await closed.run_prompt_lottery("de") == 1
     assert (await closed.tree_status(waiting)).state is TreeState.GROWING
+
+
+async def test_a_member_writes_at_most_the_prompt_cap_per_window(make_engine, clock, users):
+    """Issue 18: one account wrote 400 prompts in 1.5 s. Past `prompts_per_window` within the window, a prompt
+    asked for by name is refused with when to retry, a random request offers none, and a prompt task taken
+    before the cap cannot be submitted (its text comes back); the window moving on lets the member write again."""
+    from engine.types import TaskKind
+
+    engine = make_engine(
+        prompts_per_window=3, prompts_window_sec=600, task_requests_per_window=100, max_pending_tasks_per_user=8
+    )
+    member = users[0]
+    late = await engine.next_task(member, "en", TaskType.INITIAL_PROMPT)  # taken early, submitted past the cap
+    for i in range(3):
+        task = await engine.next_task(member, "en", TaskType.INITIAL_PROMPT)
+        await engine.submit_reply(task.id, member, f"A question worth asking, number {i}?")
+        clock.advance(10)
+    with pytest.raises(errors.RateLimited) as refused:
+        await engine.next_task(member, "en", TaskType.INITIAL_PROMPT)
+    assert refused.value.retry_at == pytest.approx(clock.now() - 30 + 600)
+    with pytest.raises(errors.RateLimited) as late_refusal:
+        await engine.submit_reply(late.id, member, "one more, typed before the cap")
+    assert late_refusal.value.text == "one more, typed before the cap"
+    for _ in range(5):
+        try:
+            task = await engine.next_task(member, "en")
+        except errors.NoTaskAvailable:
+            break
+        assert task.kind is not TaskKind.PROMPT
+        await engine.release_task(task.id, member, end=True)
+    clock.advance(600)
+    task = await engine.next_task(member, "en", TaskType.INITIAL_PROMPT)
+    assert task.type is TaskType.INITIAL_PROMPT
