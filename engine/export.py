@@ -132,6 +132,20 @@ async def export(
     return result
 
 
+def export_file(database: str | os.PathLike[str], out: Path, options: ExportOptions = ExportOptions()) -> ExportResult:
+    """`export` on a connection of its own, in the calling thread (a worker thread: the bot's event loop and its
+    connection go on serving members meanwhile)."""
+
+    async def run() -> ExportResult:
+        db = await Database.open(database, migrate=False)
+        try:
+            return await export(db, out, options)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
 async def find_member(db: Database, ident: str) -> int | None:
     """A member by front-end username (e.g. a Discord id), internal id, or the id exports give them."""
     async with db.read() as repo:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -14,12 +16,14 @@ from cogs.checks import ADMINS, OWNERS, NotPermitted, is_admin
 from cogs.context import community_of, member_id
 from cogs.i18n import Tr, tr_for
 from cogs.replies import send
-from engine.export import ExportOptions, export
+from engine.export import ExportOptions, export_file
 from engine.guilds import GuildConfig
 from engine.lang import normalize_lang
 
 if TYPE_CHECKING:
     from bot.bot import Grove
+
+EXPORTING = threading.Lock()  # held while a /config export writes its file (in any server)
 
 CHANNEL_TYPES = [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
 
@@ -160,6 +164,18 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         labels: bool = False,
         everything: bool = False,
     ) -> None:
+        if not EXPORTING.acquire(blocking=False):  # one export at a time, for every server: memory stays bounded
+            tr = await tr_for(interaction)
+            await send(interaction, "⏳ " + tr("Another export is running; try again in a minute."))
+            return
+        try:
+            await self._export(interaction, language, labels, everything)
+        finally:
+            EXPORTING.release()
+
+    async def _export(
+        self, interaction: discord.Interaction[Grove], language: str | None, labels: bool, everything: bool
+    ) -> None:
         bot = interaction.client
         await interaction.response.defer(ephemeral=True, thinking=True)
         folder = Path(bot.config.database.path).resolve().parent / "exports"
@@ -172,7 +188,8 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
             labels=labels,
             community=await community_of(interaction),  # this server's community only
         )
-        result = await export(bot.db, out, options)
+        # on a worker thread with its own connection: the bot keeps answering members while the file is written
+        result = await asyncio.to_thread(export_file, bot.config.database.path, out, options)
         tr = await tr_for(interaction)
         messages = tr.plural("{count} message", "{count} messages", result.messages)
         summary = tr.plural(
@@ -183,7 +200,10 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         )
         size = out.stat().st_size
         if size <= interaction.filesize_limit:
-            await send(interaction, summary, files=[discord.File(out, filename=out.name)])
+            try:
+                await send(interaction, summary, files=[discord.File(out, filename=out.name)])
+            finally:
+                out.unlink(missing_ok=True)  # attached (or refused): no copy of the dataset is left behind
         else:
             too_large = tr(
                 "The file ({size} MB) is too large to attach; it is at {path}.",

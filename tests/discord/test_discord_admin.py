@@ -270,3 +270,18 @@ async def test_admins_export_the_dataset_from_discord(env: Env) -> None:
     assert tree["prompt"]["text"].startswith("prompt")
     finished_only = await env.sim.slash("config", env.admin, sub="export")
     assert "Exported 0 trees" in finished_only.text()
+
+
+async def test_one_export_at_a_time_and_no_copy_left_behind(env: Env) -> None:
+    """Issue 18: /config export had no concurrency limit (a flood reached 18.5 GB) and never deleted its files.
+    While one export runs, another is told to retry; an attached export leaves no file on the server."""
+    from cogs.admin.cog import EXPORTING
+
+    folder = env.path.resolve().parent / "exports"
+    with EXPORTING:  # an export running (from any server)
+        busy = await env.sim.slash("config", env.admin, sub="export", everything=True)
+    assert busy.ephemeral and "Another export is running" in busy.text()
+    assert not [f for call in busy.calls for f in call.files]
+    done = await env.sim.slash("config", env.admin, sub="export", everything=True)
+    assert "Exported" in done.text() and [f for call in done.calls for f in call.files]
+    assert not list(folder.iterdir())  # sent, then deleted
