@@ -19,7 +19,7 @@ from cogs.checks import NotPermitted, permission_sentence
 from cogs.error_texts import error_text, rate_limited
 from cogs.i18n import N_, Tr, tr_for
 from cogs.replies import send, text_back
-from engine.errors import DatabaseBusy, DomainError, RateLimited
+from engine.errors import DatabaseBusy, DomainError, RateLimited, StorageFull
 
 if TYPE_CHECKING:
     from bot.bot import Grove
@@ -30,6 +30,10 @@ STALE_COMMAND = N_("This command has changed since your Discord app loaded it; p
 BUSY = N_(
     "The database is busy with another program (a backup, an import or a second Grove?); try again. "
     "Nothing you typed was lost."
+)
+FULL = N_(
+    "Grove's storage is full, so nothing of this was saved; your text is below. "
+    "Please tell the server's admins, and try again later."
 )
 UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered after its 3 s or expired
 
@@ -79,6 +83,10 @@ async def report_error(
     if isinstance(original, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         log.warning("user %s used a command unknown or changed since the last sync: %s", interaction.user.id, original)
         await _safe_send(interaction, f"⚠️ {tr(STALE_COMMAND)}", [], [])
+        return
+    if isinstance(original, StorageFull):  # the disk is full: the write was rolled back, nothing was stored
+        log.warning("storage full for user %s: %s", interaction.user.id, original)
+        await _safe_send(interaction, f"💾 {tr(FULL)}", *text_back(tr, typed))
         return
     if isinstance(original, DatabaseBusy):  # another program held the database past the busy timeout
         log.warning("database busy for user %s: %s", interaction.user.id, original)

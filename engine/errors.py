@@ -177,6 +177,10 @@ class DatabaseBusy(Exception):  # not a DomainError: nobody did anything wrong
     """Another connection (another process) held the database longer than the busy timeout."""
 
 
+class StorageFull(Exception):  # not a DomainError either: the server's disk (or the database's size cap) is full
+    """A write found no room; it was rolled back, so nothing of it was stored."""
+
+
 ALL_ERRORS: tuple[type[DomainError], ...] = tuple(
     obj
     for obj in list(globals().values())

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from engine.errors import DatabaseBusy
+from engine.errors import DatabaseBusy, StorageFull
 from storage import integrity
 from storage.repository import Repository
 
 MEMORY = ":memory:"
-BUSY_TIMEOUT_MS = 5000  # how long a write waits for another connection's write to finish
+BUSY_TIMEOUT_MS = 2000  # how long a write waits for another connection's write (Discord allows 3 s to answer)
 
 
 Synchronous = Literal["full", "normal"]
@@ -192,6 +192,9 @@ class Database:
                 await self._begin("BEGIN IMMEDIATE")
             try:
                 yield self._repo
+            except sqlite3.OperationalError as exc:  # a statement found the disk full, or the file locked
+                await asyncio.shield(self._end_open_transaction())
+                raise _busy_or(exc) from exc
             except BaseException:
                 await asyncio.shield(self._end_open_transaction())
                 raise
@@ -253,6 +256,8 @@ def _busy_or(exc: sqlite3.OperationalError) -> Exception:
         return DatabaseBusy(
             "The database is busy with another program (a backup, an import or a second Grove?); try again."
         )
+    if "disk is full" in str(exc) or "disk I/O error" in str(exc):
+        return StorageFull(f"The database could not grow ({exc}); the write was rolled back.")
     return exc
 
 

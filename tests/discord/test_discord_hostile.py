@@ -560,3 +560,29 @@ async def test_a_database_held_by_another_program_gives_the_text_back(env: Env) 
     assert refused.ephemeral and "busy" in refused.text() and "typed while the database was held" in refused.text()
     shown = await env.sim.submit_modal(opened, env.alice, {"text": "typed while the database was held"})
     assert "typed while the database was held" in shown.text() and shown.kind == 7
+
+
+async def test_a_full_disk_stores_nothing_and_gives_the_text_back(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: on a full disk the member got a generic error without their text. SQLite reports a full disk on
+    the statement that needs room (here: saving the draft); the transaction is rolled back, the member is told
+    plainly with the text, and nothing is stored."""
+    card = await env.sim.slash("task", env.alice, type="initial_prompt")
+    task_id = card.custom_ids()[0].split(":")[2]
+    opened = await env.sim.click(card.message, f"g:t:{task_id}:write", env.alice)
+    text = "typed while the disk was full"
+    conn = env.bot.db._conn
+    execute = conn.execute
+
+    def full(sql: str, *args: object, **kwargs: object):  # what SQLite raises when the disk has no room
+        if sql.lstrip().upper().startswith("UPDATE TASKS SET DRAFT"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return execute(sql, *args, **kwargs)
+
+    monkeypatch.setattr(conn, "execute", full)
+    before = snapshot(env)
+    refused = await env.sim.submit_modal(opened, env.alice, {"text": text})
+    assert refused.ephemeral and "storage is full" in refused.text() and text in refused.text()
+    assert changes(before, snapshot(env)) == {}
+    monkeypatch.setattr(conn, "execute", execute)  # room again: the same form works
+    shown = await env.sim.submit_modal(opened, env.alice, {"text": text})
+    assert shown.kind == 7 and text in shown.text()
