@@ -112,8 +112,8 @@ SENTENCES: tuple[str, ...] = (
     N_("Please order the answers, or mark them all as bad."),
 )
 RATE = re.compile(
-    r"You have asked for (?P<count>\d+) (?:tasks|(?P<kind>[a-z ]+) tasks by name) within (?P<n>\d+) "
-    r"(?P<unit>minutes|seconds); you can ask again shortly\."
+    r"You have (?:asked for (?P<count>\d+) (?:tasks|(?P<kind>[a-z ]+) tasks by name)|written (?P<prompts>\d+) prompts) "
+    r"within (?P<n>\d+) (?P<unit>minutes|seconds); you can (?:ask again|write more) shortly\."
 )
 TYPE_TITLES = {
     TaskType.INITIAL_PROMPT: N_("Write a prompt"),
@@ -156,12 +156,21 @@ def rate_limited(tr: Tr, error: RateLimited) -> str:
     match = RATE.fullmatch(error.message)
     if error.retry_at <= 0 or match is None:
         return error_text(tr, error)
-    n, count = int(match["n"]), int(match["count"])
+    n = int(match["n"])
     if match["unit"] == "minutes":
         span = tr.plural("{count} minute", "{count} minutes", n)
     else:
         span = tr.plural("{count} second", "{count} seconds", n)
     when = relative(error.retry_at)
+    if match["prompts"]:  # the prompt cap (`prompts_per_window`)
+        return tr.plural(
+            "You have written {count} prompt within {span}. You can write more {when}.",
+            "You have written {count} prompts within {span}. You can write more {when}.",
+            int(match["prompts"]),
+            span=span,
+            when=when,
+        )
+    count = int(match["count"])
     if match["kind"]:
         kind = next((title for t, title in TYPE_TITLES.items() if t.value == match["kind"].replace(" ", "_")), "")
         return tr.plural(

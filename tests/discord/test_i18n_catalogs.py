@@ -165,8 +165,11 @@ def test_every_sentence_the_engine_raises_is_in_the_catalog() -> None:
     """A new `raise errors.X("...")` in the engine needs its sentence in `cogs.error_texts.SENTENCES` (a template
     for one with values), or members of other languages would read it in English."""
     templates = {re.sub(r"\{\w*\}", "{}", s) for s in SENTENCES}
-    rate = "You have asked for {} {} within {}; you can ask again shortly."  # told by `rate_limited`
-    missing = [s for s in engine_sentences() if s not in templates and s != rate]
+    rates = {  # told by `rate_limited`
+        "You have asked for {} {} within {}; you can ask again shortly.",
+        "You have written {} prompts within {}; you can write more shortly.",
+    }
+    missing = [s for s in engine_sentences() if s not in templates and s not in rates]
     assert missing == []
 
 
@@ -184,6 +187,13 @@ def test_engine_sentences_with_values_are_read_back() -> None:
     expected = "You have asked for 4 “Reply as the assistant” tasks by name within 120 seconds."
     assert said == f"{expected} You can ask again <t:1000:R>."
     assert error_texts.RATE.fullmatch(limited.message)
+    capped = errors.RateLimited(
+        "You have written 20 prompts within 60 minutes; you can write more shortly.", retry_at=1000.0
+    )
+    assert (
+        rate_limited(Tr("en-US"), capped)
+        == "You have written 20 prompts within 60 minutes. You can write more <t:1000:R>."
+    )
 
 
 def test_label_questions_are_the_engines() -> None:
