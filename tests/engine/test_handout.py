@@ -734,8 +734,9 @@ async def test_availability_writes_nothing(driver, users, make_engine, db, clock
 # ---------------------------------------------------------------------------------------------- requests
 
 
-@pytest.mark.parametrize("lang", ["", "e", "english", "en-", "12", "en_US_x-toolongpart", "e1"])
+@pytest.mark.parametrize("lang", ["", "e", "english", "en-", "12", "en_US_x-toolongpart", "e1", "xx", "qq-zz", "tlh"])
 async def test_invalid_language_codes(engine, users, lang):
+    """Malformed codes, and made-up languages CLDR does not know (issue 18: members created unlimited pools)."""
     with pytest.raises(errors.InvalidLanguage) as exc:
         await engine.next_task(users[0], lang)
     assert exc.value.code == errors.ErrorCode.INVALID_LANGUAGE
