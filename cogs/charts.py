@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from cogs.i18n import N_, SOURCE, Tr, tr_in
 from cogs.vocabulary import STATE_NAMES, state_name
@@ -114,7 +115,7 @@ def contributions_png(tr: Tr, counters: Mapping[str, int], name: str, period: st
 async def render_contributions(
     tr: Tr, counters: Mapping[str, int], name: str, period: str, daily: Sequence[int] = ()
 ) -> bytes:
-    return await asyncio.to_thread(contributions_png, tr, dict(counters), name, period, list(daily))
+    return await _drawn(contributions_png, tr, dict(counters), name, period, list(daily))
 
 
 def trees_png(tr: Tr, counts: Mapping[TreeState, int], lang: str) -> bytes:
@@ -142,4 +143,13 @@ def trees_png(tr: Tr, counts: Mapping[TreeState, int], lang: str) -> bytes:
 
 
 async def render_trees(tr: Tr, counts: Mapping[TreeState, int], lang: str) -> bytes:
-    return await asyncio.to_thread(trees_png, tr, dict(counts), lang)
+    return await _drawn(trees_png, tr, dict(counts), lang)
+
+
+# Charts are drawn off the event loop, two at a time at most for the whole bot (issue 18: a member looping /stats
+# slowed everyone): further requests wait their turn in this pool instead of taking every core.
+DRAWING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grove-chart")
+
+
+async def _drawn(draw: Callable[..., bytes], *args: object) -> bytes:
+    return await asyncio.get_running_loop().run_in_executor(DRAWING, draw, *args)

@@ -131,3 +131,33 @@ async def test_privacy_export_and_delete(env: Env, tmp_path: Path) -> None:
     after = tmp_path / "after.jsonl"
     await export(env.bot.db, after, everything)
     assert not any(t in after.read_text() for t in texts)
+
+
+async def test_charts_are_drawn_two_at_a_time_off_the_event_loop(monkeypatch) -> None:
+    """Issue 18: a member looping /stats took everyone's latency with it. Charts are drawn on a pool of two threads:
+    six at once run two by two, and the event loop stays free meanwhile."""
+    import asyncio
+    import threading
+    import time
+
+    from cogs import charts
+    from cogs.i18n import tr_in
+
+    running, peak, lock = 0, 0, threading.Lock()
+    loop_thread = threading.get_ident()
+
+    def slow_png(*args: object) -> bytes:
+        nonlocal running, peak
+        assert threading.get_ident() != loop_thread
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)  # drawing takes a while (in the worker thread)
+        with lock:
+            running -= 1
+        return b"png"
+
+    monkeypatch.setattr(charts, "contributions_png", slow_png)
+    tr = tr_in("en")
+    drawn = await asyncio.gather(*(charts.render_contributions(tr, {}, "x", "all time") for _ in range(6)))
+    assert drawn == [b"png"] * 6 and peak == 2
