@@ -151,14 +151,17 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
                 user = await self._reactor(payload)
                 op = EmojiOp.ADD if added else EmojiOp.REMOVE
                 await (await self._engine_in(payload.guild_id)).react(user, post.message_id, vote, op)
-                if vote is Emoji.RED_FLAG and added:
+                if vote is Emoji.RED_FLAG and added:  # to the queue of every server of the community, as reports
                     who = f"<@{payload.user_id}>"
-                    await self.posts.enqueue(
-                        post.message_id,
-                        post.guild_id,
-                        lambda tr: "🚩 " + tr("flagged by {who}", who=who),
-                        lambda tr: queue_view(post.message_id, tr),
-                    )
+                    community = await self.bot.community_of_guild(payload.guild_id)
+                    for guild_id in await self.bot.settings.guilds_of(community):
+                        if self.bot.allowed_in(guild_id):
+                            await self.posts.enqueue(
+                                post.message_id,
+                                guild_id,
+                                lambda tr: "🚩 " + tr("flagged by {who}", who=who),
+                                lambda tr: queue_view(post.message_id, tr),
+                            )
                 return
             assert action is not None
             member = payload.member

@@ -229,3 +229,19 @@ async def test_owners_pool_a_server_with_config_community(two: Two) -> None:
     joined = await sim.slash("config", owner, sub=("community",), join_server=str(GUILD_ID))
     assert "community 1" in joined.text() and "2 server" in joined.text()
     assert await env.bot.community_of_guild(GUILD_B) == DEFAULT_COMMUNITY
+
+
+async def test_a_flag_in_a_pooled_community_reaches_every_servers_queue(two: Two) -> None:
+    env, sim = two.env, two.sim
+    await env.bot.join_community(GUILD_B, DEFAULT_COMMUNITY, None)
+    settings = env.bot.settings
+    await settings.set_feed_channel(GUILD_ID, env.channels["feed"], None)
+    await settings.set_mod_queue_channel(GUILD_ID, env.channels["queue"], None)
+    await settings.set_mod_queue_channel(GUILD_B, B_QUEUE, None)
+    root = await two.d.accepted_prompt(two.members[0])
+    env.bot.dispatch("grove_message", root, DEFAULT_COMMUNITY)
+    await sim.settle()
+    [post] = [p for p in await settings.posts_of(root) if p.kind == "feed" and p.guild_id == GUILD_ID]
+    await sim.react(post.discord_message_id, post.channel_id, "🚩", env.carol)
+    queues = {p.guild_id for p in await settings.posts_of(root) if p.kind == "queue"}
+    assert queues == {GUILD_ID, GUILD_B}
