@@ -230,6 +230,11 @@ class Stats:
             {c: row[c] for c in STAT_COUNTERS},
         )
 
+    async def communities_of(self, user_id: int) -> list[int]:
+        """The communities where the member has contributed (as of the last refresh)."""
+        async with self.db.read() as repo:
+            return await repo.stats.communities_of(user_id)
+
     async def board(
         self,
         frame: TimeFrame | str = TimeFrame.TOTAL,

@@ -152,6 +152,13 @@ class StatsQueries(Queries):
         )
         return [dict(r) for r in rows]
 
+    async def communities_of(self, user_id: int) -> list[int]:
+        """The communities whose boards hold a row of this member."""
+        rows = await self._all(
+            "SELECT DISTINCT community_id FROM user_stats WHERE user_id = ? ORDER BY community_id", (user_id,)
+        )
+        return [r[0] for r in rows]
+
     async def ranked_count(self, frame: str, community: int, lang: str = "") -> int:
         return await self._int(
             """SELECT count(*) FROM user_stats

@@ -20,6 +20,7 @@ from cogs.i18n import tr_for
 from cogs.replies import send
 from engine.lang import normalize_lang
 from engine.stats import TimeFrame
+from engine.types import DEFAULT_COMMUNITY
 
 if TYPE_CHECKING:
     from bot.bot import Grove
@@ -40,10 +41,12 @@ class Community(commands.Cog):
     async def member_data(self, user_id: int) -> dict[str, Any]:
         user = await self.bot.engine.user(user_id)
         discord_id = await self.bot.discord_id(user_id)
-        stats = {}
-        for frame in TimeFrame:
-            s = await self.bot.stats.member(user_id, frame)
-            stats[frame.value] = {"score": s.score, "rank": s.rank, "level": s.level, "counters": s.counters}
+        stats: dict[str, dict[str, Any]] = {}
+        for community in await self.bot.stats.communities_of(user_id) or [DEFAULT_COMMUNITY]:
+            frames = stats[str(community)] = {}  # per community: each server's community keeps its own board
+            for frame in TimeFrame:
+                s = await self.bot.stats.member(user_id, frame, community=community)
+                frames[frame.value] = {"score": s.score, "rank": s.rank, "level": s.level, "counters": s.counters}
         return {
             "member": {
                 "discord_id": str(discord_id) if discord_id else None,
@@ -53,7 +56,7 @@ class Community(commands.Cog):
                 "shown_on_leaderboards": user.show_on_leaderboard,
                 "joined": iso(user.created_at),
                 "streak_days": user.streak_days,
-                "stats": stats,
+                "stats": stats,  # community id -> time frame -> score, rank, level, counters
                 "consent_given": iso(user.consent_at) if user.consent_at is not None else None,
                 "consent_withdrawn": iso(user.consent_withdrawn_at) if user.consent_withdrawn_at is not None else None,
                 "name_removed": iso(user.name_removed_at) if user.name_removed_at is not None else None,
