@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
 from bot.config import GroveConfig
+from bot.gate import Gate, typed_in, user_of
 from bot.scheduler import Job, JobRunner, jobs, start_scheduler
 from engine.clock import Clock, SystemClock
 from engine.engine import Engine
@@ -56,6 +57,7 @@ class Grove(commands.Bot):
     scheduler: AsyncIOScheduler
     jobs: list[Job]
     job_runner: JobRunner
+    gate: Gate
 
     def __init__(
         self,
@@ -91,7 +93,31 @@ class Grove(commands.Bot):
         point_at(self.config)
         await super().login(token)
 
+    def _install_gate(self) -> None:
+        """Every INTERACTION_CREATE passes the gate before discord.py dispatches it (see bot/gate.py)."""
+        d = self.config.discord
+        self.gate = Gate(
+            max_in_flight=d.max_in_flight,
+            per_member=d.member_interactions_per_window,
+            window=d.member_window_seconds,
+            clock=self.clock.now,
+        )
+        state = self._connection
+        dispatch = state.parse_interaction_create
+
+        def gated(data: Any) -> None:
+            refusal = self.gate.admit(user_of(data))
+            if refusal is None:
+                dispatch(data)
+                return
+            # answered by the errors extension (on_grove_refused), in the member's client language
+            self.dispatch("grove_refused", discord.Interaction(data=data, state=state), refusal, typed_in(data))
+
+        state.parse_interaction_create = gated  # type: ignore[method-assign]
+        state.parsers["INTERACTION_CREATE"] = gated
+
     async def setup_hook(self) -> None:
+        self._install_gate()
         self.db = await Database.open(self.config.database.path, synchronous=self.config.database.synchronous)
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)

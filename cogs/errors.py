@@ -7,7 +7,9 @@ member's text given back; anything unexpected is logged with an id the member ca
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -17,12 +19,13 @@ from discord import app_commands
 
 from cogs.checks import NotPermitted, permission_sentence
 from cogs.error_texts import error_text, rate_limited
-from cogs.i18n import N_, Tr, tr_for
+from cogs.i18n import N_, Tr, from_discord, tr_for, tr_in
 from cogs.replies import send, text_back
 from engine.errors import DatabaseBusy, DomainError, RateLimited, StorageFull
 
 if TYPE_CHECKING:
     from bot.bot import Grove
+    from bot.gate import Refusal
 
 log = logging.getLogger("grove.interactions")
 
@@ -137,12 +140,33 @@ async def only_where_enabled(interaction: discord.Interaction[Grove]) -> bool:
     return False
 
 
+BUSY_NOW = N_("Grove is very busy right now; try again in a moment.")
+
+
+async def on_grove_refused(interaction: discord.Interaction[Grove], refusal: Refusal, typed: str) -> None:
+    """The gate turned an interaction away (bot/gate.py): say so at once, in the client's language (no database
+    read), with any text the member typed."""
+    if interaction.type is discord.InteractionType.autocomplete:
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.autocomplete([])
+        return
+    chosen = interaction.client.ui_locales.get(interaction.user.id)  # known without a database read, or not
+    tr = tr_in(chosen or from_discord(interaction.locale))
+    if refusal.reason == "busy":
+        said = f"⏳ {tr(BUSY_NOW)}"
+    else:
+        said = tr("Slow down: try again in {seconds} s.", seconds=math.ceil(refusal.retry_after))
+    await _safe_send(interaction, said, *text_back(tr, typed))
+
+
 async def setup(bot: Grove) -> None:
+    bot.add_listener(on_grove_refused)
     bot.tree.error(on_app_command_error)
     bot.tree.interaction_check = only_where_enabled  # type: ignore[method-assign]
 
 
 async def teardown(bot: Grove) -> None:
+    bot.remove_listener(on_grove_refused)
     if bot.tree.on_error is on_app_command_error:  # installed on the instance: back to the tree's own
         del bot.tree.on_error
     if bot.tree.interaction_check is only_where_enabled:

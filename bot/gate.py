@@ -1,0 +1,91 @@
+"""Admission of interactions (issue 18): load shedding and per-member cooldowns, decided before any work starts.
+
+Every interaction Discord sends passes `Gate.admit` first. When the bot already has `max_in_flight` interactions
+at work, the new one is answered at once with "busy, try again in a moment" instead of late; a member who sent
+`per_member` interactions within `window` seconds is told when to try again. Nothing else happens for a refused
+interaction: no engine call, no database read. The answers themselves are the errors extension's
+(`cogs.errors.on_grove_refused`, in the member's client language), so this module imports no cog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# discord.py names the tasks that run app commands, views, dynamic items and modals with these prefixes
+_HANDLERS = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch",
+    "discord-ui-modal-dispatch",
+    "discord-ui-dynamic",
+)  # (Grove's own modal dispatch runs in an `on_interaction` listener, which every interaction wakes: not counted)
+BUSY, SLOW = "busy", "slow"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # BUSY or SLOW
+    retry_after: float  # seconds
+
+
+class Gate:
+    def __init__(self, *, max_in_flight: int, per_member: int, window: float, clock: Callable[[], float]) -> None:
+        self.max_in_flight = max_in_flight
+        self.per_member = per_member
+        self.window = window
+        self._clock = clock
+        self._recent: dict[int, deque[float]] = {}
+        self.refused = {BUSY: 0, SLOW: 0}
+
+    @staticmethod
+    def in_flight() -> int:
+        """Interactions at work now: discord.py's handler tasks still running."""
+        return sum(1 for t in asyncio.all_tasks() if not t.done() and t.get_name().startswith(_HANDLERS))
+
+    def admit(self, user_id: int | None) -> Refusal | None:
+        """None to go ahead, else why not and when to try again. Counts the interaction against the member."""
+        if self.in_flight() >= self.max_in_flight:
+            self.refused[BUSY] += 1
+            return Refusal(BUSY, 2.0)
+        if user_id is None or self.window <= 0:
+            return None
+        now = self._clock()
+        recent = self._recent.setdefault(user_id, deque())
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        if len(recent) >= self.per_member:
+            self.refused[SLOW] += 1
+            return Refusal(SLOW, max(1.0, recent[0] + self.window - now))
+        recent.append(now)
+        if len(self._recent) > 50_000:  # forget members who have been quiet for a window
+            self._recent = {u: q for u, q in self._recent.items() if q and q[-1] > now - self.window}
+        return None
+
+
+def user_of(data: dict[str, Any]) -> int | None:
+    """The id of who sent an INTERACTION_CREATE payload (a member in a server, a user in DMs)."""
+    user = (data.get("member") or {}).get("user") or data.get("user") or {}
+    return int(user["id"]) if "id" in user else None
+
+
+def typed_in(data: dict[str, Any]) -> str:
+    """What a modal submit carries as typed text (empty for anything else): a refusal gives it back."""
+    if data.get("type") != 5:
+        return ""
+    found: list[str] = []
+
+    def walk(components: Any) -> None:
+        for component in components or ():
+            if not isinstance(component, dict):
+                continue
+            if component.get("type") == 4 and isinstance(component.get("value"), str):
+                found.append(component["value"])
+            walk(component.get("components"))
+            if isinstance(component.get("component"), dict):
+                walk([component["component"]])
+
+    walk((data.get("data") or {}).get("components"))
+    return "\n\n".join(v for v in found if v.strip())
