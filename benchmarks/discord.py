@@ -2,6 +2,7 @@
 
     python -m benchmarks.discord                              # 500 members for 60 s
     python -m benchmarks.discord --members 50 --seconds 10 --think 1
+    python -m benchmarks.discord --members 500,1000,2000 --flood  # plus one admin hammering /stats and exports
 
 Each member waits an exponential think time (mean --think s), then takes one step on its current card: no card,
 `/task` of a random type; a writing card, Write → modal → Submit; a quick review, "Looks fine"; a full review,
@@ -183,6 +184,18 @@ class Member:
             await self.step()
 
 
+async def flood(load: Load, person: Person, deadline: float) -> None:
+    """One admin hammering `/stats` and, every tenth time, `/config export`, with no pause (issue 18's --flood)."""
+    loop = asyncio.get_running_loop()
+    n = 0
+    while loop.time() < deadline:
+        n += 1
+        if n % 10:
+            await load.interact("flood_stats", load.sim.build_slash("stats", person))
+        else:
+            await load.interact("flood_export", load.sim.build_slash("config", person, sub="export", everything=True))
+
+
 async def lottery(bot: Grove, every: float) -> None:
     """The scheduler's prompt lottery (jobs are off): activates waiting prompts so trees keep growing."""
     job = next(j for j in bot.jobs if j.id == "prompt-lottery")
@@ -216,13 +229,15 @@ def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> di
         "over_3s": sum(t > SLOW for t in every),
         "interactions_per_s": round(len(every) / elapsed, 1),
         "notices": load.notices.total(),
+        "told_busy": load.bot.gate.refused["busy"],  # the admission gate (bot/gate.py)
+        "told_slow_down": load.bot.gate.refused["slow"],
         "errors": len(problems),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(),
     }
 
 
-async def run(members: int, seconds: float, think: float, seed: int) -> dict[str, Any]:
+async def run(members: int, seconds: float, think: float, seed: int, flooding: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp, DiscordErrorLog("grove", "cogs", "bot") as log:
         path = Path(tmp) / "grove.sqlite3"
         # a lived-in database, so every task kind exists from the start: prompts to review, trees to grow and rank
@@ -237,6 +252,7 @@ async def run(members: int, seconds: float, think: float, seed: int) -> dict[str
                 await bot.login("fake-token")
                 sim = Simulator(bot, fake)
                 people = [sim.member(f"member{i}") for i in range(members)]
+                flooder = sim.member("flooder", payloads.PERMS_ADMIN) if flooding else None
                 sim.create_guild()
                 for person in people:  # members of a running Grove have agreed to the dataset terms already
                     await bot.engine.give_consent(await bot.member_id(discord.Object(person.id)))  # type: ignore[arg-type]
@@ -246,7 +262,8 @@ async def run(members: int, seconds: float, think: float, seed: int) -> dict[str
                 loop = asyncio.get_running_loop()
                 start = loop.time()
                 background = asyncio.create_task(lottery(bot, 10.0))
-                await asyncio.gather(*(m.run(think, start + seconds) for m in crowd))
+                floods = [flood(load, flooder, start + seconds)] if flooder is not None else []
+                await asyncio.gather(*(m.run(think, start + seconds) for m in crowd), *floods)
                 elapsed = loop.time() - start
                 background.cancel()
                 with suppress(asyncio.CancelledError):
@@ -262,12 +279,16 @@ async def run(members: int, seconds: float, think: float, seed: int) -> dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.discord", description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=500, help="concurrent simulated members")
+    parser.add_argument(
+        "--members", default="500", help="concurrent simulated members; a comma-separated list runs each in turn"
+    )
+    parser.add_argument("--flood", action="store_true", help="add one admin hammering /stats and /config export")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long members keep acting")
     parser.add_argument("--think", type=float, default=5.0, help="mean think time between steps (exponential), s")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(run(args.members, args.seconds, args.think, args.seed))
+    for members in (int(m) for m in str(args.members).split(",")):
+        asyncio.run(run(members, args.seconds, args.think, args.seed, args.flood))
 
 
 if __name__ == "__main__":

@@ -46,3 +46,13 @@ async def test_discord_benchmark_runs_at_a_tiny_size(capsys):
     for key in ("over_3s", "interactions_per_s", "first_response_max_ms", "peak_rss_mb"):
         assert key in summary, key
     assert out.strip().splitlines()[-1].startswith("{")
+
+
+async def test_discord_benchmark_floods_at_a_tiny_size(capsys):
+    """`--flood`: one admin hammering /stats and /config export is slowed down by the gate; nothing errors."""
+    from benchmarks.discord import run as run_discord
+
+    summary = await run_discord(members=5, seconds=3.0, think=0.2, seed=1, flooding=True)
+    out = capsys.readouterr().out
+    assert "flood_stats" in out and summary["errors"] == 0
+    assert summary["told_slow_down"] > 0 and summary["told_busy"] >= 0
