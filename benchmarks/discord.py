@@ -61,6 +61,7 @@ class Load:
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     problems: list[str] = field(default_factory=list)  # unanswered or "something went wrong" (non-2xx: fake.calls)
     notices: Counter[str] = field(default_factory=Counter)  # domain errors told to members (⚠️), e.g. no task
+    busy: Counter[str] = field(default_factory=Counter)  # interactions the admission gate answered "busy", by kind
     _answered: dict[int, asyncio.Future[float]] = field(default_factory=dict)
 
     def install(self) -> None:
@@ -96,6 +97,8 @@ class Load:
             self.problems.append(f"{kind}: {text.splitlines()[0]}")
         elif text.startswith("⚠️"):
             self.notices[text.splitlines()[0]] += 1
+        elif text.startswith("⏳ Grove is very busy"):
+            self.busy[kind] += 1
         return call
 
     def response(self, payload: Json) -> Json | None:
@@ -230,6 +233,10 @@ def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> di
         "interactions_per_s": round(len(every) / elapsed, 1),
         "notices": load.notices.total(),
         "told_busy": load.bot.gate.refused["busy"],  # the admission gate (bot/gate.py)
+        "members_told_busy": sum(n for kind, n in load.busy.items() if not kind.startswith("flood")),
+        "members_served": sum(len(v) for k, v in load.times.items() if not k.startswith("flood"))
+        - sum(n for kind, n in load.busy.items() if not kind.startswith("flood")),
+        "members_over_3s": sum(t > SLOW for k, v in load.times.items() if not k.startswith("flood") for t in v),
         "told_slow_down": load.bot.gate.refused["slow"],
         "errors": len(problems),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -46,12 +46,10 @@ class Gate:
         return sum(1 for t in asyncio.all_tasks() if not t.done() and t.get_name().startswith(_HANDLERS))
 
     def admit(self, user_id: int | None) -> Refusal | None:
-        """None to go ahead, else why not and when to try again. Counts the interaction against the member."""
-        if self.in_flight() >= self.max_in_flight:
-            self.refused[BUSY] += 1
-            return Refusal(BUSY, 2.0)
+        """None to go ahead, else why not and when to try again. The member's own cooldown comes first, so one
+        member flooding is slowed down rather than counted among the busy answers everyone else gets."""
         if user_id is None or self.window <= 0:
-            return None
+            return self._busy()
         now = self._clock()
         recent = self._recent.setdefault(user_id, deque())
         while recent and recent[0] <= now - self.window:
@@ -62,6 +60,12 @@ class Gate:
         recent.append(now)
         if len(self._recent) > 50_000:  # forget members who have been quiet for a window
             self._recent = {u: q for u, q in self._recent.items() if q and q[-1] > now - self.window}
+        return self._busy()
+
+    def _busy(self) -> Refusal | None:
+        if self.in_flight() >= self.max_in_flight:
+            self.refused[BUSY] += 1
+            return Refusal(BUSY, 2.0)
         return None
 
 
