@@ -240,6 +240,7 @@ def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> di
         - sum(n for kind, n in load.busy.items() if not kind.startswith("flood")),
         "members_over_3s": sum(t > SLOW for k, v in load.times.items() if not k.startswith("flood") for t in v),
         "told_slow_down": load.bot.gate.refused["slow"],
+        "flood_interactions": sum(len(v) for k, v in load.times.items() if k.startswith("flood")),
         "errors": len(problems),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(),
