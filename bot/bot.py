@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
 from bot.config import GroveConfig
-from bot.gate import Gate, typed_in, user_of
+from bot.gate import Gate, Window, typed_in, user_of
 from bot.scheduler import Job, JobRunner, jobs, start_scheduler
 from engine.clock import Clock, SystemClock
 from engine.engine import Engine
@@ -58,6 +58,7 @@ class Grove(commands.Bot):
     jobs: list[Job]
     job_runner: JobRunner
     gate: Gate
+    heavy: Window  # per member and heavy command (cogs.checks.heavy)
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class Grove(commands.Bot):
             window=d.member_window_seconds,
             clock=self.clock.now,
         )
+        self.heavy = Window(d.heavy_commands_per_minute, 60.0, self.clock.now)
         state = self._connection
         dispatch = state.parse_interaction_create
 

@@ -50,6 +50,9 @@ class DiscordSettings(_Section):
     # ... and a member may send this many interactions per window (seconds; 0: no cooldown) before "slow down"
     member_interactions_per_window: int = Field(default=20, ge=1, le=10_000)
     member_window_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # ... and each of the heavy commands (/stats and /status draw charts, /config export writes a file) this many
+    # times a minute per member
+    heavy_commands_per_minute: int = Field(default=3, ge=1, le=10_000)
 
     @field_validator("api_base_url")
     @classmethod

@@ -31,6 +31,29 @@ class Refusal:
     retry_after: float  # seconds
 
 
+class Window:
+    """At most `limit` uses per key within `seconds`, on an injected clock (the bot's: tests move it)."""
+
+    def __init__(self, limit: int, seconds: float, clock: Callable[[], float]) -> None:
+        self.limit, self.seconds, self._clock = limit, seconds, clock
+        self._uses: dict[object, deque[float]] = {}
+
+    def hit(self, key: object) -> float | None:
+        """None (and the use counted) when the key has room, else the seconds until it has."""
+        if self.seconds <= 0:
+            return None
+        now = self._clock()
+        uses = self._uses.setdefault(key, deque())
+        while uses and uses[0] <= now - self.seconds:
+            uses.popleft()
+        if len(uses) >= self.limit:
+            return max(1.0, uses[0] + self.seconds - now)
+        uses.append(now)
+        if len(self._uses) > 50_000:  # forget keys quiet for a whole window
+            self._uses = {k: q for k, q in self._uses.items() if q and q[-1] > now - self.seconds}
+        return None
+
+
 class Gate:
     def __init__(self, *, max_in_flight: int, per_member: int, window: float, clock: Callable[[], float]) -> None:
         self.max_in_flight = max_in_flight

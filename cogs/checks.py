@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -12,6 +13,7 @@ from cogs.i18n import N_, Tr
 if TYPE_CHECKING:
     from bot.bot import Grove
 
+T = TypeVar("T")
 MODERATORS, ADMINS, OWNERS = "moderators", "admins", "owners"
 ONLY = {
     MODERATORS: N_("Only moderators may do that."),
@@ -69,6 +71,21 @@ async def member_is_moderator(
         return True
     settings = await bot.settings.get(member.guild.id)
     return settings.moderator_role_id is not None and any(r.id == settings.moderator_role_id for r in member.roles)
+
+
+def heavy() -> Callable[[T], T]:
+    """A command that costs much (a chart, an export file): `[discord] heavy_commands_per_minute` uses per member,
+    on the bot's clock; past that the member is told when to retry (CommandOnCooldown)."""
+
+    async def predicate(interaction: discord.Interaction[Grove]) -> bool:
+        name = interaction.command.qualified_name if interaction.command else "?"
+        wait = interaction.client.heavy.hit((interaction.user.id, name))
+        if wait is not None:
+            window = interaction.client.heavy
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(window.limit, window.seconds), wait)
+        return True
+
+    return app_commands.check(predicate)
 
 
 async def require_moderator(interaction: discord.Interaction[Grove]) -> bool:

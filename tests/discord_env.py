@@ -64,7 +64,9 @@ class Env:
         return GroveConfig(
             # The clock only moves when a test moves it, so every interaction of a test falls in one cooldown
             # window: the cooldown is the gate's own tests' business (tests/discord/test_gate.py).
-            discord=DiscordSettings(api_base_url=self.fake.api_base, member_interactions_per_window=10_000),
+            discord=DiscordSettings(
+                api_base_url=self.fake.api_base, member_interactions_per_window=10_000, heavy_commands_per_minute=10_000
+            ),
             database=DatabaseSettings(path=self.path),
             engine=EngineConfig(**self.engine_overrides),
         )

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.checks import ADMINS, OWNERS, NotPermitted, is_admin
+from cogs.checks import ADMINS, OWNERS, NotPermitted, heavy, is_admin
 from cogs.context import community_of, member_id
 from cogs.i18n import Tr, tr_for
 from cogs.replies import send
@@ -152,6 +152,7 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         await save(interaction, "set_default_language", language)
 
     @app_commands.command(name="export", description="Export the dataset (oasst JSON Lines, gzip).")
+    @heavy()
     @app_commands.describe(
         language="Only this language (default: all)",
         labels="Add label means and counts",

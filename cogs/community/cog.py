@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.charts import render_contributions
+from cogs.checks import heavy
 from cogs.community.privacy_views import privacy_panel
 from cogs.community.render import PERIOD_CHOICES, PERIOD_NAMES, name_of, period_of, stats_embed
 from cogs.community.views import leaderboard_message
@@ -71,6 +72,7 @@ class Community(commands.Cog):
     # ------------------------------------------------------------------ commands
 
     @app_commands.command(name="stats", description="Score, rank, level and contributions of a member.")
+    @heavy()
     @app_commands.describe(member="Whose stats (default: yours)", period="Which period (default: all time)")
     @app_commands.choices(period=PERIOD_CHOICES)
     async def stats(

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.charts import render_trees
-from cogs.checks import is_admin, is_moderator
+from cogs.checks import heavy, is_admin, is_moderator
 from cogs.context import engine_of, member_id
 from cogs.i18n import LOCALES, chosen_locale, from_discord, supported, tr_for, tr_in, verbatim
 from cogs.replies import send
@@ -143,6 +143,7 @@ class Tasks(commands.Cog):
     # ------------------------------------------------------------------ /status
 
     @app_commands.command(name="status", description="What you can do now, and how the trees of a language stand.")
+    @heavy()
     @app_commands.describe(language="Language code, e.g. en or de")
     async def status(self, interaction: discord.Interaction[Grove], language: str | None = None) -> None:
         tr = await tr_for(interaction)

@@ -21,7 +21,11 @@ class Strict(Env):
     def config(self) -> GroveConfig:
         base = super().config
         discord = DiscordSettings(
-            api_base_url=self.fake.api_base, max_in_flight=2, member_interactions_per_window=3, member_window_seconds=10
+            api_base_url=self.fake.api_base,
+            max_in_flight=2,
+            member_interactions_per_window=3,
+            member_window_seconds=10,
+            heavy_commands_per_minute=10_000,
         )
         return GroveConfig(discord=discord, database=base.database, engine=base.engine)
 
@@ -87,3 +91,28 @@ async def test_an_overloaded_bot_says_busy_at_once(strict: Strict, monkeypatch: 
     for done in await asyncio.gather(*first):
         assert "Status" in done.text()
     assert strict.bot.gate.refused["busy"] == 2
+
+
+async def test_heavy_commands_have_their_own_cooldown(fake_discord, tmp_path: Path) -> None:
+    """/stats and /status draw charts, /config export writes a file: `heavy_commands_per_minute` per member each."""
+
+    class Heavy(Env):
+        @property
+        def config(self) -> GroveConfig:
+            base = super().config
+            discord = DiscordSettings(api_base_url=self.fake.api_base, heavy_commands_per_minute=2)
+            return GroveConfig(discord=discord, database=base.database, engine=base.engine)
+
+    env = Heavy(fake_discord, tmp_path / "grove.db", FakeClock())
+    await env.start()
+    try:
+        for _ in range(2):
+            assert "Score" in (await env.sim.slash("stats", env.alice)).text()
+        refused = await env.sim.slash("stats", env.alice)
+        assert refused.ephemeral and refused.text() == "Slow down: try again in 60 s."
+        assert "Status" in (await env.sim.slash("status", env.alice)).text()  # each heavy command counts apart
+        assert "Score" in (await env.sim.slash("stats", env.bob)).text()  # and each member
+        env.clock.advance(60)
+        assert "Score" in (await env.sim.slash("stats", env.alice)).text()
+    finally:
+        await env.close()
