@@ -17,6 +17,7 @@ import numpy as np
 
 from bot import datasets
 from bot.config import ConfigError, load_config
+from bot.guard import damage_found
 from bot.progress import Progress
 from bot.simulation import AckHook, AckLog, Community, SimulationReport
 from engine.check import check_database
@@ -263,22 +264,6 @@ def _backup(path: Path, out: Path) -> int:
     return 0
 
 
-def _damage(path: Path) -> list[str]:
-    """SQLite's quick_check of the file, read-only (empty when sound, or when it is not an SQLite file at all)."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return []
-    try:
-        rows = [" ".join(str(r[0]).split()) for r in conn.execute("PRAGMA quick_check(20)")]
-    except sqlite3.DatabaseError as exc:
-        message = str(exc)
-        return [] if "not a database" in message else [message]
-    finally:
-        conn.close()
-    return [] if rows == ["ok"] else rows
-
-
 def _check_command(path: Path | None, config_file: Path | None) -> int:
     cfg = EngineConfig()
     if config_file is not None:
@@ -299,7 +284,7 @@ async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None)
     if not path.is_file():
         print(f"grove check: no database at {path}", file=sys.stderr)
         return 2
-    damage = _damage(path)
+    damage = damage_found(path, limit=20)
     if damage:  # SQLite's own check first: the invariant queries cannot run on a damaged file
         for line in damage:
             print(line)

@@ -80,17 +80,33 @@ def preflight(database: str | os.PathLike[str]) -> str | None:
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if version == 0 and tables:
             return f"{path} is an SQLite database but not Grove's; point [database] path at Grove's database"
-        problems = [" ".join(str(row[0]).split()) for row in conn.execute("PRAGMA quick_check(5)")]
     except sqlite3.DatabaseError as exc:
         return f"the database {path} is damaged or not a database ({exc}); restore a backup (see grove backup)"
     finally:
         conn.close()
-    if problems != ["ok"]:
+    problems = damage_found(path, limit=5)
+    if problems:
         return (
             f"the database {path} is damaged ({'; '.join(problems)[:300]}); restore a backup (see grove backup) "
             "or run grove check for details"
         )
     return None
+
+
+def damage_found(path: str | os.PathLike[str], *, limit: int) -> list[str]:
+    """SQLite's `quick_check` of the file, read-only: at most `limit` findings, one line each (empty when the file
+    is sound, or is no SQLite file at all: telling that apart is the caller's business)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = [" ".join(str(r[0]).split()) for r in conn.execute(f"PRAGMA quick_check({int(limit)})")]
+    except sqlite3.DatabaseError as exc:
+        return [] if "not a database" in str(exc) else [" ".join(str(exc).split())]
+    finally:
+        conn.close()
+    return [] if rows == ["ok"] else rows
 
 
 _TOKENS = re.compile(r"(/(?:interactions|webhooks)/\d+/)[A-Za-z0-9._\-]{20,}")

@@ -17,8 +17,8 @@ from engine.types import Emoji, EmojiOp, Role, TreeState
 
 async def react(step: Step, user_id: int, message_id: str, emoji: Emoji, op: EmojiOp) -> dict[str, int]:
     repo, now = step.repo, step.now()
-    message = await step.message(message_id)
-    user = await step.enabled_user(user_id, community=await repo.community_of_tree(message.tree_id))
+    message, community = await step.message_in_community(message_id)
+    user = await step.enabled_user(user_id, community=community)
     has = emoji.value in await repo.user_emojis(message.id, user_id)
     if op is EmojiOp.TOGGLE:
         op = EmojiOp.REMOVE if has else EmojiOp.ADD
@@ -60,8 +60,7 @@ async def remove_emoji(step: Step, message_id: str, user_id: int, emoji: Emoji) 
 async def report(step: Step, user_id: int, message_id: str, comment: str) -> None:
     """A free report: a red flag plus a report label row with the reporter's comment."""
     repo, now = step.repo, step.now()
-    message = await step.message(message_id)
-    community = await repo.community_of_tree(message.tree_id)
+    message, community = await step.message_in_community(message_id)
     await step.enabled_user(user_id, community=community, contributing=True, text=comment or None)
     await repo.insert_label(
         label_id=step.new_id(),

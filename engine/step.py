@@ -103,12 +103,21 @@ class Step:
         return tree
 
     async def message(self, message_id: str) -> MessageRow:
+        """A message of this step's community (its tree's); another community's is "not found"."""
+        if self.community is None:  # the operator's step sees every community: no second read
+            message = await self.repo.message(str(message_id))
+            if message is None:
+                raise errors.MessageNotFound()
+            return message
+        return (await self.message_in_community(message_id))[0]
+
+    async def message_in_community(self, message_id: str) -> tuple[MessageRow, int]:
+        """`message`, with the community it belongs to (for the bans of that community)."""
         message = await self.repo.message(str(message_id))
-        if message is None:
+        community = None if message is None else await self.repo.community_of_tree(message.tree_id)
+        if message is None or community is None or not self.sees(community):
             raise errors.MessageNotFound()
-        if self.community is not None and await self.repo.community_of_tree(message.tree_id) != self.community:
-            raise errors.MessageNotFound()
-        return message
+        return message, community
 
     async def own_task(self, task_id: str, user_id: int) -> TaskRow:
         row = await self.repo.task(str(task_id))
