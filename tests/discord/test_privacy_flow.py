@@ -5,12 +5,8 @@ delete my texts, each acting once."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-import pytest
 
 from bot.config import CommunitySettings, GroveConfig
 from cogs.consent import card_embed
@@ -21,13 +17,13 @@ from engine.guilds import PostKind
 from engine.oasst import member_uuid
 from engine.privacy import ConsentState
 from engine.types import TaskType, TreeState
+from tests.discord.test_discord_posts import post_of, published
+from tests.discord.test_privacy_hooks import rows_holding
 from tests.discord_env import Env
 from tests.driver import Driver, accepted_reply
 from tests.fakes import message_text
 
 Json = dict[str, Any]
-TEXT = "My grandmother's secret plum cake recipe, with the exact oven time"
-CARD = "Before your first contribution"
 
 
 @pytest.fixture
@@ -39,30 +35,8 @@ async def d(env: Env) -> Driver:
     return Driver(env.bot.engine, env.bot.clock, ids)
 
 
-async def published(env: Env, message_id: str) -> None:
-    """What the writing flow does after storing a message: mirror it to the feed."""
-    env.bot.dispatch("grove_message", message_id, await env.bot.community_of_guild(env.sim.guild_id))
-    await env.sim.settle()
-
-
-async def post_of(env: Env, message_id: str, kind: PostKind) -> Json:
-    [post] = [p for p in await env.bot.settings.posts_of(message_id) if p.kind is kind]
-    return env.fake.message(post.discord_message_id)
-
-
-def rows_holding(path: Path, needle: str) -> list[str]:
-    """Every (table, column) of the database whose value contains `needle`."""
-    found = []
-    with sqlite3.connect(path) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            for column in [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]:
-                hits = db.execute(
-                    f'SELECT count(*) FROM "{table}" WHERE instr(CAST("{column}" AS TEXT), ?) > 0', (needle,)
-                ).fetchone()[0]
-                if hits:
-                    found.append(f"{table}.{column}")
-    return found
+TEXT = "My grandmother's secret plum cake recipe, with the exact oven time"
+CARD = "Before your first contribution"
 
 
 async def tasks_of(env: Env, user_id: int) -> int:
