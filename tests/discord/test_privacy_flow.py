@@ -8,6 +8,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from bot.config import CommunitySettings, GroveConfig
 from cogs.consent import card_embed
 from cogs.i18n import tr_in
