@@ -13,6 +13,7 @@ from engine import errors
 from engine.clock import Clock, SystemClock
 from engine.lang import normalize_lang
 from storage.database import Database
+from storage.repository import Repository
 
 FALLBACK_LANG = "en"
 
@@ -100,10 +101,10 @@ class GuildSettings:
         self.clock = clock or SystemClock()
 
     async def get(self, guild_id: int) -> GuildConfig:
-        async with self.db.read() as repo:
-            q = repo.guilds
-            row = await q.settings(guild_id) or {}
-            channels = await q.language_channels(guild_id)
+        async def read(repo: Repository) -> tuple[dict[str, Any], dict[int, str]]:
+            return await repo.guilds.settings(guild_id) or {}, await repo.guilds.language_channels(guild_id)
+
+        row, channels = await self.db.run(read, write=False)
         return GuildConfig(
             guild_id,
             moderator_role_id=row.get("moderator_role_id"),
@@ -114,11 +115,13 @@ class GuildSettings:
         )
 
     async def _set(self, guild_id: int, key: str, value: object, actor_id: int | None) -> GuildConfig:
-        async with self.db.transaction() as repo:
+        async def write(repo: Repository) -> None:
             await repo.guilds.set_setting(guild_id, key, value, self.clock.now(), actor_id)
             detail = "" if value is None else str(value)
             community = await repo.guilds.community_of(guild_id)
             await repo.log(self.clock.now(), actor_id, f"config:{key}", str(guild_id), detail, community=community)
+
+        await self.db.run(write)
         return await self.get(guild_id)
 
     async def set_moderator_role(self, guild_id: int, role_id: int | None, actor_id: int | None) -> GuildConfig:
@@ -136,21 +139,27 @@ class GuildSettings:
     async def set_language_channel(self, guild_id: int, channel_id: int, lang: str, actor_id: int | None) -> str:
         code = normalize_lang(lang)
         now = self.clock.now()
-        async with self.db.transaction() as repo:
+
+        async def write(repo: Repository) -> None:
             await repo.guilds.set_language_channel(guild_id, channel_id, code, now, actor_id)
             community = await repo.guilds.community_of(guild_id)
             detail = f"{channel_id}={code}"
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), detail, community=community)
+
+        await self.db.run(write)
         return code
 
     async def remove_language_channel(self, guild_id: int, channel_id: int, actor_id: int | None) -> None:
         now = self.clock.now()
-        async with self.db.transaction() as repo:
+
+        async def write(repo: Repository) -> None:
             if not await repo.guilds.remove_language_channel(guild_id, channel_id):
                 raise errors.NotALanguageChannel()
             community = await repo.guilds.community_of(guild_id)
             detail = f"{channel_id}="
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), detail, community=community)
+
+        await self.db.run(write)
 
     async def language_for(
         self,
@@ -166,32 +175,36 @@ class GuildSettings:
         channel_lang = default = None
         collected: frozenset[str] = frozenset()
         if guild_id is not None:
-            async with self.db.read() as repo:
+            gid = guild_id
+
+            async def read(repo: Repository) -> tuple[str | None, str | None, frozenset[str]]:
                 q = repo.guilds
-                if channel_id is not None:
-                    channel_lang = await q.channel_language(guild_id, channel_id)
-                default = (await q.settings(guild_id) or {}).get("default_lang")
+                channel_lang = None if channel_id is None else await q.channel_language(gid, channel_id)
+                default = (await q.settings(gid) or {}).get("default_lang")
+                collected: frozenset[str] = frozenset()
                 if client and not channel_lang and not preferred:
-                    mapped = (await q.language_channels(guild_id)).values()
+                    mapped = (await q.language_channels(gid)).values()
                     collected = frozenset([*mapped, *([default] if default else [])])
+                return channel_lang, default, collected
+
+            channel_lang, default, collected = await self.db.run(read, write=False)
         return resolve_language(None, channel_lang, preferred, default, client=client, collected=collected)
 
     async def record_post(self, post: Post) -> None:
-        async with self.db.transaction() as repo:
-            await repo.guilds.add_post(
+        await self.db.run(
+            lambda repo: repo.guilds.add_post(
                 post.discord_message_id, post.message_id, post.guild_id, post.channel_id, post.kind, self.clock.now()
             )
+        )
 
     async def post(self, discord_message_id: int) -> Post | None:
-        async with self.db.read() as repo:
-            row = await repo.guilds.post(discord_message_id)
+        row = await self.db.run(lambda repo: repo.guilds.post(discord_message_id), write=False)
         if row is None:
             return None
         return Post.from_row(row)
 
     async def posts_of(self, message_id: str) -> list[Post]:
-        async with self.db.read() as repo:
-            rows = await repo.guilds.posts_of(message_id)
+        rows = await self.db.run(lambda repo: repo.guilds.posts_of(message_id), write=False)
         return [Post.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ communities (data pools)
@@ -199,11 +212,11 @@ class GuildSettings:
     async def community_of(self, guild_id: int, name: str = "") -> int:
         """The community a server's data belongs to, made on the server's first use: the first server takes
         community 1 (where data stored before communities, or by the CLI, lives), every later one its own."""
-        async with self.db.read() as repo:
-            known = await repo.guilds.community_of(guild_id)
+        known = await self.known_community(guild_id)
         if known is not None:
             return known
-        async with self.db.transaction() as repo:
+
+        async def make(repo: Repository) -> int:
             q, now = repo.guilds, self.clock.now()
             known = await q.community_of(guild_id)  # another request may have made it meanwhile
             if known is not None:
@@ -212,14 +225,14 @@ class GuildSettings:
             await q.attach(guild_id, community, now, None)
             return community
 
+        return await self.db.run(make)
+
     async def known_community(self, guild_id: int) -> int | None:
         """The community of a server that has used Grove (None for one that has not; nothing is made)."""
-        async with self.db.read() as repo:
-            return await repo.guilds.community_of(guild_id)
+        return await self.db.run(lambda repo: repo.guilds.community_of(guild_id), write=False)
 
     async def guilds_of(self, community: int) -> list[int]:
-        async with self.db.read() as repo:
-            return await repo.guilds.guilds_of(community)
+        return await self.db.run(lambda repo: repo.guilds.guilds_of(community), write=False)
 
     async def communities(self) -> list[Community]:
         async with self.db.read() as repo:
@@ -259,5 +272,4 @@ class GuildSettings:
 
     async def set_home(self, user_id: int, community: int) -> None:
         """Where the member's DM work goes (the server they last used Grove in)."""
-        async with self.db.transaction() as repo:
-            await repo.guilds.set_home(user_id, community)
+        await self.db.run(lambda repo: repo.guilds.set_home(user_id, community))

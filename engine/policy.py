@@ -11,7 +11,8 @@ import numpy as np
 
 from engine import errors
 from engine.config import EngineConfig, TaskWeights
-from engine.types import LabelMode, Role, TaskKind, TaskType
+from engine.records import TaskRow
+from engine.types import LabelMode, Role, TaskKind, TaskStatus, TaskType
 
 KIND_ORDER = (TaskKind.RANKING, TaskKind.LABEL_REPLY, TaskKind.LABEL_PROMPT, TaskKind.REPLY, TaskKind.PROMPT)
 
@@ -252,3 +253,20 @@ def ranked_roles(cfg: EngineConfig) -> tuple[Role, ...]:
 def lacks_rankings(counts: Mapping[str, int], cfg: EngineConfig) -> bool:
     """Does any sibling set (parent id -> rankings it has) still need rankings? (written once)"""
     return any(n < cfg.num_required_rankings for n in counts.values())
+
+
+def check_open(row: TaskRow, now: float, text: str | None = None) -> None:
+    """Refuse a task that can no longer be answered at `now`, in the reference's order (§4.11 step 4);
+    `text` (what the member typed) travels back with the refusal."""
+    if row.status == TaskStatus.EXPIRED or (
+        row.status == TaskStatus.PENDING and row.expires_at is not None and row.expires_at <= now
+    ):
+        raise errors.TaskExpired(text=text)
+    if row.status in (TaskStatus.DONE, TaskStatus.PURGED):
+        raise errors.TaskAlreadyDone(text=text)
+    if row.status == TaskStatus.SKIPPED:
+        raise errors.TaskSkipped(text=text)
+    if row.status == TaskStatus.CANCELLED:
+        raise errors.TaskCancelled(text=text)
+    if row.status != TaskStatus.PENDING:  # a status added later must not slip through as open
+        raise errors.TaskAlreadyUpdated(text=text)

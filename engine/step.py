@@ -18,7 +18,7 @@ from engine.clock import Clock
 from engine.config import EngineConfig
 from engine.events import Event
 from engine.records import MessageRow, TaskRow, TreeRow, UserRow
-from engine.types import DEFAULT_COMMUNITY, Role, TaskStatus
+from engine.types import DEFAULT_COMMUNITY, Role
 from storage.repository import Repository
 
 Ranker = Callable[[Sequence[Sequence[str]]], list[str]]
@@ -129,16 +129,4 @@ class Step:
 
     def check_open(self, row: TaskRow, text: str | None = None) -> None:
         """Refuse a task that can no longer be answered, in the reference's order (§4.11 step 4)."""
-        now = self.clock.now()
-        if row.status == TaskStatus.EXPIRED or (
-            row.status == TaskStatus.PENDING and row.expires_at is not None and row.expires_at <= now
-        ):
-            raise errors.TaskExpired(text=text)
-        if row.status in (TaskStatus.DONE, TaskStatus.PURGED):
-            raise errors.TaskAlreadyDone(text=text)
-        if row.status == TaskStatus.SKIPPED:
-            raise errors.TaskSkipped(text=text)
-        if row.status == TaskStatus.CANCELLED:
-            raise errors.TaskCancelled(text=text)
-        if row.status != TaskStatus.PENDING:  # a status added later must not slip through as open
-            raise errors.TaskAlreadyUpdated(text=text)
+        policy.check_open(row, self.clock.now(), text)

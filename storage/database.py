@@ -6,23 +6,26 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
 from engine.errors import DatabaseBusy, StorageFull
 from storage import integrity
 from storage.repository import Repository
+from storage.sql import InThread
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 2000  # how long a write waits for another connection's write (Discord allows 3 s to answer)
 
 
 Synchronous = Literal["full", "normal"]
+T = TypeVar("T")
+Unit = Callable[[Repository], Coroutine[Any, Any, T]]  # one unit of work: reads and writes on the repository it gets
 log = logging.getLogger(__name__)
 
 
@@ -71,6 +74,7 @@ class Database:
         self._sync_now = synchronous  # the connection's current PRAGMA synchronous
         self._lock = asyncio.Lock()
         self._repo = Repository(conn)
+        self._here: Repository | None = None  # the repository on the database thread's own connection (`run`)
         self._writes = 0
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
@@ -207,6 +211,46 @@ class Database:
                 if write:
                     self._after_write()
 
+    async def run(self, unit: Unit[T], *, write: bool = True, durable: bool = True) -> T:
+        """Run a unit of work in its own transaction, all of it on the database thread in one hand-off.
+
+        `unit` gets a repository whose coroutines never suspend (`storage.sql.InThread`): the event loop waits
+        once per request instead of once per statement (issue 19), and no other request's statements can come
+        between them. The unit must await nothing but that repository. Commit on success, roll back on any
+        exception (which is then raised here); `durable` as in `transaction`.
+        """
+        async with self._lock:
+            pragma = None
+            if write and (wanted := "normal" if not durable else self.synchronous) != self._sync_now:
+                self._sync_now = pragma = wanted  # set first: once queued, the pragma runs even if this is cancelled
+            try:
+                result: T = await self._conn._execute(self._unit_here, unit, write, pragma)  # type: ignore[no-untyped-call]
+            except sqlite3.OperationalError as exc:  # the disk full, or the file locked by another program
+                raise _busy_or(exc) from exc
+        if write:
+            self._after_write()
+        return result
+
+    def _unit_here(self, unit: Unit[T], write: bool, pragma: str | None) -> T:
+        """`run`'s work, on the database thread."""
+        raw = self._conn._conn
+        if self._here is None:
+            self._here = Repository(InThread(raw))
+        if pragma is not None:
+            raw.execute(f"PRAGMA synchronous={pragma.upper()}")
+        raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = _drive(unit(self._here))
+            raw.execute("COMMIT")
+        except BaseException:
+            if raw.in_transaction:
+                try:
+                    raw.execute("ROLLBACK")
+                except sqlite3.Error:  # the original error says more; SQLite rolls back a broken transaction itself
+                    log.warning("rollback failed", exc_info=True)
+            raise
+        return result
+
     async def _begin(self, sql: str, *, script: bool = False) -> None:
         """Start a transaction. A request cancelled meanwhile must not leave the connection inside the
         transaction its queued BEGIN opens; a database another process holds too long is `DatabaseBusy`."""
@@ -249,6 +293,16 @@ class Database:
             fk = await self._conn.execute_fetchall("PRAGMA foreign_key_check")
             problems += [f"foreign key: table {r[0]} rowid {r[1]} points to missing {r[2]}" for r in fk]
             return problems
+
+
+def _drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends to its end, here and now."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("a unit of work given to Database.run awaited something other than its repository")
 
 
 def _busy_or(exc: sqlite3.OperationalError) -> Exception:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aiosqlite import Connection, Row
+from aiosqlite import Row
 
 from storage.imports import MemberIds
-from storage.sql import chunks, words
+from storage.sql import Conn, chunks, words
 
 __all__ = ["ExportQueries", "Row"]
 
@@ -51,7 +51,7 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 class ExportQueries(MemberIds):
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         super().__init__(conn)
 
     async def _json(self, sql: str, params: Sequence[Any]) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-import aiosqlite
-
 from engine.records import TreeRow, UserRow
 from storage.exports import ExportQueries
 from storage.guilds import GuildQueries
@@ -23,12 +21,13 @@ from storage.jobs import JobRuns
 from storage.messages import MessageWrites
 from storage.privacy import PrivacyQueries
 from storage.rows import tree_from, user_from
+from storage.sql import Conn
 from storage.stats import StatsQueries
 from storage.tasks import TaskWrites
 
 
 class Repository(MessageWrites, TaskWrites):
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         super().__init__(conn)
         self.handout = HandOutQueries(conn)
         self.exports = ExportQueries(conn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 
@@ -38,16 +39,60 @@ RESULT_TYPES = words(_LABEL | _RANK)  # tasks whose result a purge removes
 LIVE = "(k.lease_until > :now)"  # a pending task whose lease still holds its slot (decisions #15, #16)
 
 
+class _Count:
+    """What `InThread.execute` gives back: the statement's row count (a cursor's `rowcount`), already closed."""
+
+    __slots__ = ("rowcount",)
+
+    def __init__(self, rowcount: int) -> None:
+        self.rowcount = rowcount
+
+    async def close(self) -> None:
+        return None
+
+
+class InThread:
+    """The database thread's own sqlite3 connection behind aiosqlite's method names.
+
+    Its coroutines never suspend: a unit of work built on it runs to its end in one `send` on the database
+    thread (`Database.run`), so the event loop hands the whole unit over once instead of once per statement
+    (issue 19). Only ever called on that thread.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._raw = raw
+
+    async def execute_fetchall(self, sql: str, parameters: SqlParams = ()) -> list[sqlite3.Row]:
+        return self._raw.execute(sql, parameters).fetchall()
+
+    async def execute(self, sql: str, parameters: SqlParams = ()) -> _Count:
+        cur = self._raw.execute(sql, parameters)
+        n = cur.rowcount
+        cur.close()
+        return _Count(n)
+
+    async def executemany(self, sql: str, parameters: Iterable[SqlParams]) -> _Count:
+        cur = self._raw.executemany(sql, parameters)
+        n = cur.rowcount
+        cur.close()
+        return _Count(n)
+
+
+Conn: TypeAlias = aiosqlite.Connection | InThread  # awaited on the loop (aiosqlite) or driven on the database thread
+
+
 class Queries:
     """One connection's queries; every read and write model derives from this."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._c = conn
 
-    async def _all(self, sql: str, params: SqlParams = ()) -> list[aiosqlite.Row]:
+    async def _all(self, sql: str, params: SqlParams = ()) -> list[sqlite3.Row]:
         return list(await self._c.execute_fetchall(sql, params))
 
-    async def _one(self, sql: str, params: SqlParams = ()) -> aiosqlite.Row | None:
+    async def _one(self, sql: str, params: SqlParams = ()) -> sqlite3.Row | None:
         rows = await self._c.execute_fetchall(sql, params)
         return next(iter(rows), None)
 

@@ -18,6 +18,7 @@ import pytest
 from cogs.errors import STALE_COMMAND
 from cogs.tasks.items import STALE_BUTTON, STALE_FORM
 from engine.types import TaskStatus, TaskType, TreeState
+from storage.sql import InThread
 from tests.discord_env import MOD_ROLE, Env
 from tests.fakes import Exchange, Person, message_text, payloads
 from tests.fakes.discord_api import mention_leaks, message_write
@@ -570,19 +571,18 @@ async def test_a_full_disk_stores_nothing_and_gives_the_text_back(env: Env, monk
     task_id = card.custom_ids()[0].split(":")[2]
     opened = await env.sim.click(card.message, f"g:t:{task_id}:write", env.alice)
     text = "typed while the disk was full"
-    conn = env.bot.db._conn
-    execute = conn.execute
+    execute = InThread.execute  # the statements of a unit of work, on the database thread
 
-    def full(sql: str, *args: object, **kwargs: object):  # what SQLite raises when the disk has no room
+    async def full(self: InThread, sql: str, *args: Any) -> Any:  # what SQLite raises when the disk has no room
         if sql.lstrip().upper().startswith("UPDATE TASKS SET DRAFT"):
             raise sqlite3.OperationalError("database or disk is full")
-        return execute(sql, *args, **kwargs)
+        return await execute(self, sql, *args)
 
-    monkeypatch.setattr(conn, "execute", full)
+    monkeypatch.setattr(InThread, "execute", full)
     before = snapshot(env)
     refused = await env.sim.submit_modal(opened, env.alice, {"text": text})
     assert refused.ephemeral and "storage is full" in refused.text() and text in refused.text()
     assert changes(before, snapshot(env)) == {}
-    monkeypatch.setattr(conn, "execute", execute)  # room again: the same form works
+    monkeypatch.setattr(InThread, "execute", execute)  # room again: the same form works
     shown = await env.sim.submit_modal(opened, env.alice, {"text": text})
     assert shown.kind == 7 and text in shown.text()
