@@ -126,8 +126,10 @@ class TaskWrites(Queries):
 
     async def prompts_since(self, user_id: int, since: float) -> list[float]:
         """Creation times (oldest first) of the prompts the member wrote after `since`."""
+        # `+parent_id`: the member's recent messages (messages_user_created) are few; every prompt ever written
+        # (messages_parent, where SQLite would look by default) grows with history.
         rows = await self._all(
-            """SELECT created_at FROM messages WHERE user_id = ? AND created_at > ? AND parent_id IS NULL
+            """SELECT created_at FROM messages WHERE user_id = ? AND created_at > ? AND +parent_id IS NULL
                ORDER BY created_at""",
             (user_id, since),
         )
