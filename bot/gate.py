@@ -21,7 +21,8 @@ _HANDLERS = (
     "discord-ui-view-dispatch",
     "discord-ui-modal-dispatch",
     "discord-ui-dynamic",
-)  # (Grove's own modal dispatch runs in an `on_interaction` listener, which every interaction wakes: not counted)
+    "grove-modal",  # Grove's own modal dispatch names its `on_interaction` task so when it takes a form (cogs.tasks)
+)
 BUSY, SLOW = "busy", "slow"
 
 

@@ -4,6 +4,7 @@ modals. Every answer is in the member's language (`cogs.i18n`); what /status, /h
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -76,6 +77,8 @@ class Tasks(commands.Cog):
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Grove]) -> None:
         if interaction.type is discord.InteractionType.modal_submit:
+            if (running := asyncio.current_task()) is not None:
+                running.set_name("grove-modal")  # counted among the interactions at work (bot/gate.py)
             if not await dispatch_modal(interaction):
                 await answer_stale(interaction)
         elif interaction.type is discord.InteractionType.component:

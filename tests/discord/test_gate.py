@@ -116,3 +116,28 @@ async def test_heavy_commands_have_their_own_cooldown(fake_discord, tmp_path: Pa
         assert "Score" in (await env.sim.slash("stats", env.alice)).text()
     finally:
         await env.close()
+
+
+async def test_a_form_at_work_counts_among_the_interactions_at_work(
+    strict: Strict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grove takes its forms in an `on_interaction` listener, not a discord.py handler task: the gate counts it."""
+    sim, engine = strict.sim, strict.bot.engine
+    card = await sim.slash("task", strict.alice, type="initial_prompt")
+    task_id = card.custom_ids()[0].split(":")[2]
+    opened = await sim.click(card.message, f"g:t:{task_id}:write", strict.alice)
+    release, working = asyncio.Event(), asyncio.Event()
+    submit = type(engine).save_draft
+
+    async def slow(self, *args, **kwargs):
+        working.set()
+        await release.wait()
+        return await submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(engine), "save_draft", slow)  # a form first keeps its text as the draft
+    assert strict.bot.gate.in_flight() == 0
+    form = asyncio.create_task(sim.submit_modal(opened, strict.alice, {"text": "a prompt written under load"}))
+    await asyncio.wait_for(working.wait(), 5)
+    assert strict.bot.gate.in_flight() == 1
+    release.set()
+    assert "a prompt written under load" in (await form).text()
