@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from cogs.context import member_id
+from cogs.context import community_of, member_id
 from cogs.errors import ANSWERS, report_error
 from cogs.i18n import Tr, day, tr_for
 from cogs.replies import send, text_back
@@ -114,7 +114,12 @@ async def agree_id(interaction: discord.Interaction[Grove]) -> str:
     try:
         user = await bot.engine.user(await member_id(interaction))
         lang = await bot.settings.language_for(
-            interaction.guild_id, interaction.channel_id, option, user.preferred_lang, str(interaction.locale)
+            interaction.guild_id,
+            interaction.channel_id,
+            option,
+            user.preferred_lang,
+            str(interaction.locale),
+            community=None if interaction.guild_id is not None else await community_of(interaction),
         )
     except DomainError:
         return "g:cs:agree"

@@ -65,6 +65,12 @@ DEFAULTS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_EMOJI: N_("That reaction has no meaning here."),
     ErrorCode.NOT_A_LANGUAGE_CHANNEL: N_("That channel has no language set."),
     ErrorCode.COMMUNITY_NOT_FOUND: N_("There is no such community."),
+    ErrorCode.LANGUAGE_NOT_ENABLED: N_(
+        "That language is not enabled here; a server admin can enable it with /config language add."
+    ),
+    ErrorCode.LANGUAGE_IN_USE: N_(
+        "That language is this server's default language or a language channel's; change those first."
+    ),
 }
 
 SENTENCES: tuple[str, ...] = (

@@ -52,6 +52,8 @@ class ErrorCode(IntEnum):
     # server settings
     NOT_A_LANGUAGE_CHANNEL = 6001
     COMMUNITY_NOT_FOUND = 6002
+    LANGUAGE_NOT_ENABLED = 6003
+    LANGUAGE_IN_USE = 6004
 
 
 class DomainError(Exception):
@@ -171,6 +173,16 @@ NotALanguageChannel = _error(
     "NotALanguageChannel", ErrorCode.NOT_A_LANGUAGE_CHANNEL, "That channel has no language set."
 )
 CommunityNotFound = _error("CommunityNotFound", ErrorCode.COMMUNITY_NOT_FOUND, "There is no such community.")
+LanguageNotEnabled = _error(
+    "LanguageNotEnabled",
+    ErrorCode.LANGUAGE_NOT_ENABLED,
+    "That language is not enabled here; a server admin can enable it with /config language add.",
+)
+LanguageInUse = _error(
+    "LanguageInUse",
+    ErrorCode.LANGUAGE_IN_USE,
+    "That language is this server's default language or a language channel's; change those first.",
+)
 
 
 class DatabaseBusy(Exception):  # not a DomainError: nobody did anything wrong

@@ -5,6 +5,7 @@ The rules live here; the SQL lives in `storage.guilds.GuildQueries`; the cogs on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,10 +27,21 @@ class GuildConfig:
     mod_queue_channel_id: int | None = None
     default_lang: str | None = None
     language_channels: dict[int, str] = field(default_factory=dict)
+    added_languages: tuple[str, ...] = ()  # enabled by an admin (`/config language add`)
 
     @property
     def language(self) -> str:
         return self.default_lang or FALLBACK_LANG
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages the server's members may use: its default (en when none is set), its language channels'
+        and those its admins added (issue 18: no language comes into being otherwise)."""
+        return enabled_languages(self.default_lang, self.language_channels.values(), self.added_languages)
+
+
+def enabled_languages(default: str | None, channels: Iterable[str], added: Iterable[str]) -> frozenset[str]:
+    return frozenset([default or FALLBACK_LANG, *channels, *added])
 
 
 class PostKind(StrEnum):
@@ -84,8 +96,8 @@ def collected_language(client: str | None, collected: frozenset[str]) -> str | N
     """The language a server collects that a client locale asks for: the locale itself (pt-BR -> pt-br) or its
     base language (de-AT -> de, es-ES -> es), whichever the server collects; None if it collects neither.
 
-    A server *collects* a language when one of its channels is mapped to it (`/config language-channel set`) or
-    it is the server's default language (`/config default-language`)."""
+    A server *collects* the languages its members may use: its default language (`/config default-language`),
+    its language channels' (`/config language-channel set`) and those its admins added (`/config language add`)."""
     if not client or not collected:
         return None
     try:
@@ -101,18 +113,20 @@ class GuildSettings:
         self.clock = clock or SystemClock()
 
     async def get(self, guild_id: int) -> GuildConfig:
-        async def read(repo: Repository) -> tuple[dict[str, Any], dict[int, str]]:
-            return await repo.guilds.settings(guild_id) or {}, await repo.guilds.language_channels(guild_id)
+        async def read(repo: Repository) -> GuildConfig:
+            q = repo.guilds
+            row = await q.settings(guild_id) or {}
+            return GuildConfig(
+                guild_id,
+                moderator_role_id=row.get("moderator_role_id"),
+                feed_channel_id=row.get("feed_channel_id"),
+                mod_queue_channel_id=row.get("mod_queue_channel_id"),
+                default_lang=row.get("default_lang"),
+                language_channels=await q.language_channels(guild_id),
+                added_languages=tuple(await q.added_languages(guild_id)),
+            )
 
-        row, channels = await self.db.run(read, write=False)
-        return GuildConfig(
-            guild_id,
-            moderator_role_id=row.get("moderator_role_id"),
-            feed_channel_id=row.get("feed_channel_id"),
-            mod_queue_channel_id=row.get("mod_queue_channel_id"),
-            default_lang=row.get("default_lang"),
-            language_channels=channels,
-        )
+        return await self.db.run(read, write=False)
 
     async def _set(self, guild_id: int, key: str, value: object, actor_id: int | None) -> GuildConfig:
         async def write(repo: Repository) -> None:
@@ -168,27 +182,68 @@ class GuildSettings:
         option: str | None,
         preferred: str | None,
         client: str | None = None,
+        *,
+        community: int | None = None,
     ) -> str:
-        """The language of a request in a place (see `resolve_language`); `client` is the member's Discord locale."""
-        if option:
-            return normalize_lang(option)
-        channel_lang = default = None
-        collected: frozenset[str] = frozenset()
-        if guild_id is not None:
-            gid = guild_id
+        """The language of a request in a place (see `resolve_language`); `client` is the member's Discord locale.
 
-            async def read(repo: Repository) -> tuple[str | None, str | None, frozenset[str]]:
-                q = repo.guilds
-                channel_lang = None if channel_id is None else await q.channel_language(gid, channel_id)
-                default = (await q.settings(gid) or {}).get("default_lang")
-                collected: frozenset[str] = frozenset()
-                if client and not channel_lang and not preferred:
-                    mapped = (await q.language_channels(gid)).values()
-                    collected = frozenset([*mapped, *([default] if default else [])])
-                return channel_lang, default, collected
+        Only an enabled language (`GuildConfig.languages`; in DMs, one some server of the member's `community`
+        enables) is used: one asked for by name that is not is refused (`LanguageNotEnabled`), a preference that
+        is not is passed over."""
+        if guild_id is None and community is None:  # the operator's tools: any valid language
+            return normalize_lang(option) if option else resolve_language(None, None, preferred, None)
+        code = normalize_lang(option) if option else None
 
-            channel_lang, default, collected = await self.db.run(read, write=False)
-        return resolve_language(None, channel_lang, preferred, default, client=client, collected=collected)
+        async def read(repo: Repository) -> tuple[str | None, str | None, frozenset[str]]:
+            q = repo.guilds
+            if guild_id is None:
+                assert community is not None
+                return None, None, frozenset([FALLBACK_LANG, *await q.community_languages_enabled(community)])
+            channel_lang = None if channel_id is None else await q.channel_language(guild_id, channel_id)
+            default = (await q.settings(guild_id) or {}).get("default_lang")
+            mapped = (await q.language_channels(guild_id)).values()
+            return channel_lang, default, enabled_languages(default, mapped, await q.added_languages(guild_id))
+
+        channel_lang, default, enabled = await self.db.run(read, write=False)
+        if code is not None:
+            if code not in enabled:
+                raise errors.LanguageNotEnabled()
+            return code
+        if preferred and normalize_lang(preferred) not in enabled:
+            preferred = None
+        return resolve_language(None, channel_lang, preferred, default, client=client, collected=enabled)
+
+    async def add_language(self, guild_id: int, lang: str, actor_id: int | None) -> tuple[str, bool]:
+        """Let the server's members use a language; (its code, False when it was enabled already)."""
+        code = normalize_lang(lang)
+
+        async def write(repo: Repository) -> bool:
+            now = self.clock.now()
+            if not await repo.guilds.add_language(guild_id, code, now, actor_id):
+                return False
+            community = await repo.guilds.community_of(guild_id)
+            await repo.log(now, actor_id, "config:language_add", str(guild_id), code, community=community)
+            return True
+
+        return code, await self.db.run(write)
+
+    async def remove_language(self, guild_id: int, lang: str, actor_id: int | None) -> str:
+        """Members can no longer ask for a language here (its conversations stay). Refused for the server's
+        default language or a language channel's (`LanguageInUse`), and for one an admin never added."""
+        code = normalize_lang(lang)
+
+        async def write(repo: Repository) -> None:
+            q, now = repo.guilds, self.clock.now()
+            default = (await q.settings(guild_id) or {}).get("default_lang") or FALLBACK_LANG
+            if code == default or code in (await q.language_channels(guild_id)).values():
+                raise errors.LanguageInUse()
+            if not await q.remove_language(guild_id, code):
+                raise errors.LanguageNotEnabled()
+            community = await q.community_of(guild_id)
+            await repo.log(now, actor_id, "config:language_remove", str(guild_id), code, community=community)
+
+        await self.db.run(write)
+        return code
 
     async def record_post(self, post: Post) -> None:
         await self.db.run(

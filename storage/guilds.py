@@ -32,6 +32,38 @@ class GuildQueries(Queries):
         )
         return {r[0]: r[1] for r in rows}
 
+    async def added_languages(self, guild_id: int) -> list[str]:
+        """The languages the server's admins enabled (`/config language add`)."""
+        rows = await self._all("SELECT lang FROM guild_languages WHERE guild_id = ? ORDER BY lang", (guild_id,))
+        return [r[0] for r in rows]
+
+    async def add_language(self, guild_id: int, lang: str, now: float, actor_id: int | None) -> bool:
+        """False when it was enabled already."""
+        n = await self._run(
+            """INSERT INTO guild_languages (guild_id, lang, added_at, added_by) VALUES (?, ?, ?, ?)
+               ON CONFLICT (guild_id, lang) DO NOTHING""",
+            (guild_id, lang, now, actor_id),
+        )
+        return n > 0
+
+    async def remove_language(self, guild_id: int, lang: str) -> bool:
+        n = await self._run("DELETE FROM guild_languages WHERE guild_id = ? AND lang = ?", (guild_id, lang))
+        return n > 0
+
+    async def community_languages_enabled(self, community: int) -> list[str]:
+        """Every language some server of the community lets its members use: added ones, language channels',
+        and default languages."""
+        rows = await self._all(
+            """SELECT l.lang FROM guild_communities g JOIN guild_languages l ON l.guild_id = g.guild_id
+                WHERE g.community_id = :c
+               UNION SELECT c.lang FROM guild_communities g JOIN language_channels c ON c.guild_id = g.guild_id
+                WHERE g.community_id = :c
+               UNION SELECT s.default_lang FROM guild_communities g JOIN guild_settings s ON s.guild_id = g.guild_id
+                WHERE g.community_id = :c AND s.default_lang IS NOT NULL""",
+            {"c": community},
+        )
+        return sorted(r[0] for r in rows)
+
     async def channel_language(self, guild_id: int, channel_id: int) -> str | None:
         lang = await self._scalar(
             "SELECT lang FROM language_channels WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)

@@ -56,6 +56,7 @@ async def save(interaction: discord.Interaction[Grove], setter: str, value: int 
 @app_commands.default_permissions(manage_guild=True)
 class Admin(commands.GroupCog, group_name="config", group_description="Grove's settings for this server (admins)."):
     language_channel = app_commands.Group(name="language-channel", description="Channels whose tasks use a language.")
+    language = app_commands.Group(name="language", description="The languages members can use on this server.")
     member_data_held: ClassVar[str] = ""  # per-server settings only; who changed them is the engine's log
 
     def __init__(self, bot: Grove) -> None:
@@ -104,6 +105,39 @@ class Admin(commands.GroupCog, group_name="config", group_description="Grove's s
         config = await interaction.client.settings.get(interaction.guild_id)
         lines = [f"<#{cid}> → **{lang}**" for cid, lang in config.language_channels.items()]
         await send(interaction, "\n".join(lines) or tr("No channel has a language; tasks use the default language."))
+
+    @language.command(name="add", description="Let members ask for tasks and write in a language here.")
+    @app_commands.describe(language="Language code, e.g. de or pt-BR")
+    async def language_add(self, interaction: discord.Interaction[Grove], language: str) -> None:
+        assert interaction.guild_id is not None
+        tr = await tr_for(interaction)
+        code, added = await interaction.client.settings.add_language(
+            interaction.guild_id, language, await member_id(interaction)
+        )
+        if added:
+            said = tr("Members can now ask for tasks and write in **{language}** here.", language=code)
+        else:
+            said = tr("**{language}** was already enabled here.", language=code)
+        await send(interaction, said)
+
+    @language.command(name="remove", description="Members can no longer start work in a language here.")
+    @app_commands.describe(language="Language code, e.g. de or pt-BR")
+    async def language_remove(self, interaction: discord.Interaction[Grove], language: str) -> None:
+        assert interaction.guild_id is not None
+        tr = await tr_for(interaction)
+        code = await interaction.client.settings.remove_language(
+            interaction.guild_id, language, await member_id(interaction)
+        )
+        said = tr("Members can no longer ask for tasks in **{language}** here; its conversations stay.", language=code)
+        await send(interaction, said)
+
+    @language.command(name="list", description="The languages members can use on this server.")
+    async def language_list(self, interaction: discord.Interaction[Grove]) -> None:
+        assert interaction.guild_id is not None
+        tr = await tr_for(interaction)
+        config = await interaction.client.settings.get(interaction.guild_id)
+        languages = ", ".join(f"**{code}**" for code in sorted(config.languages))
+        await send(interaction, tr("Members can use these languages here: {languages}", languages=languages))
 
     @app_commands.command(name="community", description="This server's data pool; owners can pool it with another.")
     @app_commands.describe(join_server="The bot's owners: the id of a server whose community this server joins")

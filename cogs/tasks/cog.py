@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from cogs.charts import render_trees
 from cogs.checks import heavy, is_admin, is_moderator
-from cogs.context import engine_of, member_id
+from cogs.context import community_of, engine_of, member_id
 from cogs.i18n import LOCALES, chosen_locale, from_discord, supported, tr_for, tr_in, verbatim
 from cogs.replies import send
 from cogs.tasks import flow, parts, resume
@@ -90,7 +90,12 @@ class Tasks(commands.Cog):
         bot = interaction.client
         user = await bot.engine.user(await member_id(interaction))
         return await bot.settings.language_for(
-            interaction.guild_id, interaction.channel_id, option, user.preferred_lang, str(interaction.locale)
+            interaction.guild_id,
+            interaction.channel_id,
+            option,
+            user.preferred_lang,
+            str(interaction.locale),
+            community=None if interaction.guild_id is not None else await community_of(interaction),
         )
 
     # ------------------------------------------------------------------ /task

@@ -29,6 +29,9 @@ async def test_a_language_channel_decides_the_language_of_task(env: Env) -> None
     assert "Your open tasks" in offer.text()
     elsewhere = await env.sim.click(offer.message, "g:n:initial_prompt:en", env.alice)
     assert elsewhere.message["embeds"][0]["fields"][0]["value"] == "en"
+    refused = await env.sim.slash("task", env.alice, type="initial_prompt", language="fr", channel_id=de)
+    assert refused.ephemeral and "not enabled here" in refused.text()  # issue 18: no language an admin did not enable
+    await env.sim.slash("config", env.admin, sub=("language", "add"), language="fr")
     offer = await env.sim.slash("task", env.alice, type="initial_prompt", language="fr", channel_id=de)
     explicit = await env.sim.click(offer.message, "g:n:initial_prompt:fr", env.alice)
     assert explicit.message["embeds"][0]["fields"][0]["value"] == "fr"
@@ -40,6 +43,12 @@ async def test_the_default_language_and_the_members_preference(env: Env) -> None
     assert card.message["embeds"][0]["fields"][0]["value"] == "es"
     await env.sim.slash("language task", env.bob, code="pt-BR")
     card = await env.sim.slash("task", env.bob, type="initial_prompt")
+    assert card.message["embeds"][0]["fields"][0]["value"] == "es"  # pt-BR is not enabled here: passed over
+    await env.sim.slash("config", env.admin, sub=("language", "add"), language="pt-BR")
+    card = await env.sim.slash("task", env.carol, type="initial_prompt")
+    assert card.message["embeds"][0]["fields"][0]["value"] == "es"
+    await env.sim.slash("language task", env.dave, code="pt-BR")
+    card = await env.sim.slash("task", env.dave, type="initial_prompt")
     assert card.message["embeds"][0]["fields"][0]["value"] == "pt-br"
 
 

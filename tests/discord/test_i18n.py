@@ -136,10 +136,13 @@ async def test_the_client_locale_picks_a_language_the_server_collects(
     assert await lang_of(env.alice) == "fr"  # French app; the server has a French channel: French tasks here too
     assert await lang_of(env.bob) == "de"  # no Japanese channel: the server's default
     await env.sim.slash("language task", env.carol, code="es")
-    assert await lang_of(env.carol) == "es"  # a preference outranks the app
+    assert await lang_of(env.carol) == "de"  # a preference for a language the server does not enable is passed over
+    await env.sim.slash("config", env.admin, sub=("language", "add"), language="es")
+    await env.sim.slash("language task", env.erin, code="es")
+    assert await lang_of(env.erin) == "es"  # a preference outranks the app
     assert await lang_of(env.dave) == "de"  # English app, no English channel: the default
-    assert await lang_of(env.erin, channel_id=env.channels["fr"]) == "fr"  # the channel outranks everything else
-    assert await lang_of(env.mod, guild=False) == "en"  # in DMs no server collects anything
+    assert await lang_of(env.admin, channel_id=env.channels["fr"]) == "fr"  # the channel outranks everything else
+    assert await lang_of(env.mod, guild=False) == "fr"  # in DMs: what the servers of the member's community collect
 
 
 # ---------------------------------------------------------------------------------------------- the sync payload

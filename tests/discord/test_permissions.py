@@ -191,6 +191,19 @@ async def de_channel_set(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) 
     assert (await settings(env)).language_channels == {env.channels["de"]: "de"}
 
 
+async def ja_added(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) -> None:
+    assert (await settings(env)).added_languages == ("ja",)
+
+
+async def ja_enabled(env: Env) -> Ctx:
+    await env.bot.settings.add_language(env.sim.guild_id, "ja", None)
+    return Ctx({"language": "ja"})
+
+
+async def ja_removed(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) -> None:
+    assert (await settings(env)).added_languages == ()
+
+
 async def fr_channel_removed(env: Env, ctx: Ctx, exchange: Exchange, actor: Person) -> None:
     assert (await settings(env)).language_channels == {}
 
@@ -260,6 +273,9 @@ COMMANDS: dict[str, Row] = {
     "config language-channel set": Row(ADMINS, False, options(channel="de", language="de"), de_channel_set),
     "config language-channel remove": Row(ADMINS, False, fr_channel, fr_channel_removed),
     "config language-channel list": Row(ADMINS, False, fr_listed, says("→ **fr**")),
+    "config language add": Row(ADMINS, False, options(language="ja"), ja_added),
+    "config language remove": Row(ADMINS, False, ja_enabled, ja_removed),
+    "config language list": Row(ADMINS, False, fr_listed, says("**en**", "**fr**")),
     "config moderator-role": Row(ADMINS, False, options(role=HELPER_ROLE), moderator_role_set),
     "config feed-channel": Row(ADMINS, False, options(channel="feed"), feed_set),
     "config mod-queue-channel": Row(ADMINS, False, options(channel="queue"), queue_set),
