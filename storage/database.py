@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
@@ -75,6 +76,9 @@ class Database:
         self._lock = asyncio.Lock()
         self._repo = Repository(conn)
         self._here: Repository | None = None  # the repository on the database thread's own connection (`run`)
+        # How long a unit of work may wait for another program's write lock, counted from when it was asked for
+        # (not from when the database thread reaches it): requests queued behind a waiting one do not wait in turn.
+        self.busy_timeout = BUSY_TIMEOUT_MS / 1000
         self._writes = 0
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
@@ -219,26 +223,38 @@ class Database:
         between them. The unit must await nothing but that repository. Commit on success, roll back on any
         exception (which is then raised here); `durable` as in `transaction`.
         """
+        deadline = time.monotonic() + self.busy_timeout
         async with self._lock:
             pragma = None
             if write and (wanted := "normal" if not durable else self.synchronous) != self._sync_now:
                 self._sync_now = pragma = wanted  # set first: once queued, the pragma runs even if this is cancelled
             try:
-                result: T = await self._conn._execute(self._unit_here, unit, write, pragma)  # type: ignore[no-untyped-call]
+                result: T = await self._conn._execute(self._unit_here, unit, write, pragma, deadline)  # type: ignore[no-untyped-call]
             except sqlite3.OperationalError as exc:  # the disk full, or the file locked by another program
                 raise _busy_or(exc) from exc
         if write:
             self._after_write()
         return result
 
-    def _unit_here(self, unit: Unit[T], write: bool, pragma: str | None) -> T:
+    def _unit_here(self, unit: Unit[T], write: bool, pragma: str | None, deadline: float) -> T:
         """`run`'s work, on the database thread."""
         raw = self._conn._conn
         if self._here is None:
             self._here = Repository(InThread(raw))
         if pragma is not None:
             raw.execute(f"PRAGMA synchronous={pragma.upper()}")
-        raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:  # only taking the write lock waits; in WAL, readers never do
+            left = (deadline - time.monotonic()) * 1000  # ms
+            if left < 1:
+                raise sqlite3.OperationalError("database is locked (no time left to wait for it)")
+            ms = int(left) if left < 100 else int(left) // 50 * 50  # steps of 50: few distinct statements to cache
+            raw.execute(f"PRAGMA busy_timeout={min(ms, BUSY_TIMEOUT_MS)}")
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        else:
+            raw.execute("BEGIN")
         try:
             result = _drive(unit(self._here))
             raw.execute("COMMIT")

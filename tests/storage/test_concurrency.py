@@ -9,8 +9,11 @@ and no exception but a DomainError may reach a caller (no "database is locked").
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections import Counter
 from collections.abc import Awaitable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -546,3 +549,29 @@ async def test_two_processes_creating_the_database_at_once_both_open_it(tmp_path
         for outcome in opened:
             if isinstance(outcome, BaseException):
                 raise outcome
+
+
+async def test_requests_queued_behind_a_held_lock_do_not_wait_in_turn(tmp_path: Path) -> None:
+    """Issue 18: another program holds the write lock. Each request waits at most the busy timeout from when it
+    was made, not from when the database thread reaches it: three at once are all told "busy" after about one
+    timeout (waiting in turn would take three), and nothing is stored."""
+    db = await Database.open(tmp_path / "held.db")
+    engine = Engine(db, EngineConfig(), clock=FakeClock(1_000_000.0), rng=np.random.default_rng(1))
+    try:
+        members = [await member(engine, f"m{i}") for i in range(3)]
+        db.busy_timeout = 0.5
+        with closing(sqlite3.connect(tmp_path / "held.db", isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            outcomes = await asyncio.gather(
+                *(engine.set_preferred_language(m, "de") for m in members), return_exceptions=True
+            )
+            waited = time.monotonic() - started
+            other.execute("ROLLBACK")
+        assert all(isinstance(o, errors.DatabaseBusy) for o in outcomes), outcomes
+        assert waited < 1.2, f"the requests waited in turn ({waited:.2f} s for a 0.5 s timeout each)"
+        assert [(await engine.user(m)).preferred_lang for m in members] == [None, None, None]
+        await engine.set_preferred_language(members[0], "de")  # the lock is gone: the same request works
+        assert (await engine.user(members[0])).preferred_lang == "de"
+    finally:
+        await db.close()
