@@ -120,6 +120,9 @@ class Grove(commands.Bot):
 
     async def setup_hook(self) -> None:
         self._install_gate()
+        self._gate_watch = asyncio.get_running_loop().create_task(
+            self.gate.watch(lambda: self.db.take_queue_wait() if self._opened else 0.0), name="grove-gate-watch"
+        )
         self.db = await Database.open(self.config.database.path, synchronous=self.config.database.synchronous)
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
@@ -164,6 +167,9 @@ class Grove(commands.Bot):
         scheduler = getattr(self, "scheduler", None)
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+        watch = getattr(self, "_gate_watch", None)
+        if watch is not None:
+            watch.cancel()
         await self._finish_event_handlers()
         await super().close()
         if self._opened:

@@ -46,7 +46,7 @@ class DiscordSettings(_Section):
     # When not empty, Grove works only in these servers; elsewhere every command gets one sentence saying so.
     allowed_guild_ids: tuple[Snowflake, ...] = ()
     # Admission (issue 18): at most this many interactions at work at once; more are told "busy" at once ...
-    max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    max_in_flight: int = Field(default=128, ge=1, le=10_000)
     # ... and a member may send this many interactions per window (seconds; 0: no cooldown) before "slow down"
     member_interactions_per_window: int = Field(default=20, ge=1, le=10_000)
     member_window_seconds: float = Field(default=10.0, ge=0, le=3600)

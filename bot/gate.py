@@ -24,6 +24,9 @@ _HANDLERS = (
     "grove-modal",  # Grove's own modal dispatch names its `on_interaction` task so when it takes a form (cogs.tasks)
 )
 BUSY, SLOW = "busy", "slow"
+TICK = 0.1  # seconds between two looks at the event loop's lag
+LAG_HIGH, LAG_LOW = 0.15, 0.03  # seconds: a loop this late is saturated; this prompt, it has room
+LIMIT_FLOOR = 8  # the adaptive limit never goes below this many at work
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Window:
 class Gate:
     def __init__(self, *, max_in_flight: int, per_member: int, window: float, clock: Callable[[], float]) -> None:
         self.max_in_flight = max_in_flight
+        self.limit = float(max_in_flight)  # the adaptive limit (`observe_lag`): at most max_in_flight
         self.per_member = per_member
         self.window = window
         self._clock = clock
@@ -86,8 +90,26 @@ class Gate:
             self._recent = {u: q for u, q in self._recent.items() if q and q[-1] > now - self.window}
         return self._busy()
 
+    def observe_lag(self, lag: float) -> None:
+        """How late the event loop ran a callback due now (seconds). A late loop is saturated: admitting more only
+        makes every answer later, so the limit shrinks (by a fifth); a prompt loop lets it grow back (by two) up to
+        `max_in_flight`. Additive increase, multiplicative decrease, as TCP finds a link's capacity."""
+        if lag > LAG_HIGH:
+            self.limit = max(float(min(LIMIT_FLOOR, self.max_in_flight)), self.limit * 0.8)
+        elif lag < LAG_LOW:
+            self.limit = min(float(self.max_in_flight), self.limit + 2)
+
+    async def watch(self, backlog: Callable[[], float] = lambda: 0.0) -> None:
+        """Every TICK, adapt the limit to the event loop's lag or to `backlog` (how long work waited elsewhere, such
+        as for the database thread), whichever is worse; until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + TICK
+            await asyncio.sleep(TICK)
+            self.observe_lag(max(loop.time() - due, backlog()))
+
     def _busy(self) -> Refusal | None:
-        if self.in_flight() >= self.max_in_flight:
+        if self.in_flight() >= int(self.limit):
             self.refused[BUSY] += 1
             return Refusal(BUSY, 2.0)
         return None

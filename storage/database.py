@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -79,6 +80,9 @@ class Database:
         # How long a unit of work may wait for another program's write lock, counted from when it was asked for
         # (not from when the database thread reaches it): requests queued behind a waiting one do not wait in turn.
         self.busy_timeout = BUSY_TIMEOUT_MS / 1000
+        self._longest_queue_wait = 0.0  # seconds a unit waited for the database thread, since `take_queue_wait`
+        self._waiting: list[_Waiting] = []  # write units waiting to be handed over as the next group
+        self._committer: asyncio.Task[None] | None = None
         self._writes = 0
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
@@ -120,6 +124,8 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
         if self._checkpoint_task is not None:
             await asyncio.gather(self._checkpoint_task, return_exceptions=True)
         if self._checkpointer is not None:
@@ -222,50 +228,123 @@ class Database:
         once per request instead of once per statement (issue 19), and no other request's statements can come
         between them. The unit must await nothing but that repository. Commit on success, roll back on any
         exception (which is then raised here); `durable` as in `transaction`.
+
+        Group commit: write units asked for while the database thread is busy wait together and then run in one
+        transaction, each inside its own savepoint (a unit that fails rolls back to it, alone), so they share one
+        COMMIT and one sync of the disk. None is answered before that commit is on disk (`synchronous=full`).
         """
         deadline = time.monotonic() + self.busy_timeout
-        async with self._lock:
-            pragma = None
-            if write and (wanted := "normal" if not durable else self.synchronous) != self._sync_now:
-                self._sync_now = pragma = wanted  # set first: once queued, the pragma runs even if this is cancelled
-            try:
-                result: T = await self._conn._execute(self._unit_here, unit, write, pragma, deadline)  # type: ignore[no-untyped-call]
-            except sqlite3.OperationalError as exc:  # the disk full, or the file locked by another program
-                raise _busy_or(exc) from exc
         if write:
+            waiting = _Waiting(unit, durable, deadline, asyncio.get_running_loop().create_future())
+            self._waiting.append(waiting)
+            if self._committer is None or self._committer.done():
+                self._committer = asyncio.get_running_loop().create_task(self._commit_waiting())
+            result: T = await waiting.future  # a cancelled request still commits or fails whole with its group
             self._after_write()
-        return result
+            return result
+        async with self._lock:
+            try:
+                return await self._conn._execute(self._read_here, unit, deadline)  # type: ignore[no-any-return, no-untyped-call]
+            except sqlite3.OperationalError as exc:  # the file locked by another program
+                raise _busy_or(exc) from exc
 
-    def _unit_here(self, unit: Unit[T], write: bool, pragma: str | None, deadline: float) -> T:
-        """`run`'s work, on the database thread."""
+    async def _commit_waiting(self) -> None:
+        """Hand every write unit waiting now to the database thread as one group; again until none waits."""
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            async with self._lock:
+                pragma = None
+                if (wanted := self.synchronous if any(w.durable for w in group) else "normal") != self._sync_now:
+                    self._sync_now = pragma = wanted  # set first: once queued, the pragma runs even if cancelled
+                try:
+                    outcomes = await self._conn._execute(self._group_here, group, pragma)  # type: ignore[no-untyped-call]
+                except BaseException as exc:  # nothing of the group ran (the write lock was not had): all fail
+                    for w in group:
+                        _settle(w.future, False, exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+            for w, (ok, value) in zip(group, outcomes, strict=True):
+                _settle(w.future, ok, value)
+
+    def take_queue_wait(self) -> float:
+        """The longest a unit of work waited for the database thread (behind others) since the last call: how far
+        behind the database is (the admission gate's second measure of load, besides the event loop's lag)."""
+        longest, self._longest_queue_wait = self._longest_queue_wait, 0.0
+        return longest
+
+    def _waited(self, deadline: float) -> None:
+        waited = time.monotonic() - (deadline - self.busy_timeout)
+        if waited > self._longest_queue_wait:
+            self._longest_queue_wait = waited
+
+    def _prepared(self) -> tuple[sqlite3.Connection, Repository]:
         raw = self._conn._conn
         if self._here is None:
             self._here = Repository(InThread(raw))
+        return raw, self._here
+
+    def _read_here(self, unit: Unit[T], deadline: float) -> T:
+        """A read unit, on the database thread: a consistent snapshot (in WAL, readers never wait)."""
+        self._waited(deadline)
+        raw, repo = self._prepared()
+        raw.execute("BEGIN")
+        try:
+            return _drive(unit(repo))
+        finally:
+            raw.execute("ROLLBACK")
+
+    def _group_here(self, group: list[_Waiting], pragma: str | None) -> list[tuple[bool, Any]]:
+        """A group of write units, on the database thread: one transaction, a savepoint each, one COMMIT.
+        Returns (ok, result or exception) per unit; raises only when the write lock could not be had."""
+        for w in group:
+            self._waited(w.deadline)
+        raw, repo = self._prepared()
         if pragma is not None:
             raw.execute(f"PRAGMA synchronous={pragma.upper()}")
-        if write:  # only taking the write lock waits; in WAL, readers never do
-            left = (deadline - time.monotonic()) * 1000  # ms
-            if left < 1:
-                raise sqlite3.OperationalError("database is locked (no time left to wait for it)")
-            ms = int(left) if left < 100 else int(left) // 50 * 50  # steps of 50: few distinct statements to cache
-            raw.execute(f"PRAGMA busy_timeout={min(ms, BUSY_TIMEOUT_MS)}")
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        else:
-            raw.execute("BEGIN")
+        # Wait for another program's write lock only as long as the oldest unit of the group has left.
+        left = (min(w.deadline for w in group) - time.monotonic()) * 1000  # ms
+        if left < 1:
+            raise sqlite3.OperationalError("database is locked (no time left to wait for it)")
+        ms = int(left) if left < 100 else int(left) // 50 * 50  # steps of 50: few distinct statements to cache
+        raw.execute(f"PRAGMA busy_timeout={min(ms, BUSY_TIMEOUT_MS)}")
         try:
-            result = _drive(unit(self._here))
+            raw.execute("BEGIN IMMEDIATE")
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        alone = len(group) == 1
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            for w in group:
+                if not alone:
+                    raw.execute("SAVEPOINT unit")
+                try:
+                    value = _drive(w.unit(repo))
+                except Exception as exc:
+                    if not raw.in_transaction:  # SQLite rolled the whole transaction back (a full disk, say)
+                        return [(False, exc)] * len(group)
+                    if not alone:
+                        raw.execute("ROLLBACK TO unit")
+                        raw.execute("RELEASE unit")
+                    outcomes.append((False, exc))
+                    continue
+                if not alone:
+                    raw.execute("RELEASE unit")
+                outcomes.append((True, value))
+            if not any(ok for ok, _ in outcomes):
+                raw.execute("ROLLBACK")
+                return outcomes
             raw.execute("COMMIT")
-        except BaseException:
+            return outcomes
+        except BaseException as exc:  # the savepoints or the COMMIT failed: nothing of the group is stored
             if raw.in_transaction:
                 try:
                     raw.execute("ROLLBACK")
                 except sqlite3.Error:  # the original error says more; SQLite rolls back a broken transaction itself
                     log.warning("rollback failed", exc_info=True)
-            raise
-        return result
+            if not isinstance(exc, Exception):
+                raise
+            return [(False, exc)] * len(group)
 
     async def _begin(self, sql: str, *, script: bool = False) -> None:
         """Start a transaction. A request cancelled meanwhile must not leave the connection inside the
@@ -309,6 +388,27 @@ class Database:
             fk = await self._conn.execute_fetchall("PRAGMA foreign_key_check")
             problems += [f"foreign key: table {r[0]} rowid {r[1]} points to missing {r[2]}" for r in fk]
             return problems
+
+
+@dataclass
+class _Waiting:
+    """A write unit waiting for its group's commit (`Database.run`)."""
+
+    unit: Unit[Any]
+    durable: bool
+    deadline: float  # time.monotonic() by which it must have the write lock
+    future: asyncio.Future[Any]
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    elif isinstance(value, sqlite3.OperationalError):  # the disk full, or the file locked by another program
+        future.set_exception(_busy_or(value))
+    else:
+        future.set_exception(value)
 
 
 def _drive(coro: Coroutine[Any, Any, T]) -> T:

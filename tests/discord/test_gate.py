@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DiscordSettings, GroveConfig
+from bot.gate import Gate
 from engine.clock import FakeClock
 from tests.discord.test_discord_hostile import changes, snapshot
 from tests.discord_env import Env
@@ -141,3 +142,26 @@ async def test_a_form_at_work_counts_among_the_interactions_at_work(
     assert strict.bot.gate.in_flight() == 1
     release.set()
     assert "a prompt written under load" in (await form).text()
+
+
+def test_a_saturated_event_loop_shrinks_the_limit_and_a_prompt_one_grows_it_back() -> None:
+    """The event loop's lag is the bot's queue: while callbacks run late the gate lets fewer in at once (so those let
+    in are answered in time, the rest told "busy" at once); once it is prompt again the limit grows back."""
+    gate = Gate(max_in_flight=100, per_member=10_000, window=10, clock=FakeClock().now)
+    at_work = 50
+    gate.in_flight = lambda: at_work  # type: ignore[method-assign]
+    assert gate.admit(1) is None
+    for _ in range(5):
+        gate.observe_lag(0.4)  # 400 ms late: saturated
+    assert int(gate.limit) == 32
+    refused = gate.admit(2)
+    assert refused is not None and refused.reason == "busy"
+    for _ in range(30):
+        gate.observe_lag(0.001)
+    assert int(gate.limit) == 92 and gate.admit(3) is None
+    for _ in range(100):
+        gate.observe_lag(0.5)
+    assert gate.limit == 8  # never below the floor
+    for _ in range(100):
+        gate.observe_lag(0.0)
+    assert gate.limit == 100  # never above max_in_flight

@@ -575,3 +575,35 @@ async def test_requests_queued_behind_a_held_lock_do_not_wait_in_turn(tmp_path: 
         assert (await engine.user(members[0])).preferred_lang == "de"
     finally:
         await db.close()
+
+
+async def test_writes_asked_for_together_share_one_commit_and_fail_alone(tmp_path: Path) -> None:
+    """Group commit (issue 19): write units that arrive while the database thread is busy run as one transaction,
+    a savepoint each, and share one COMMIT (one sync of the disk). A unit that fails rolls back to its savepoint
+    alone: what it wrote before failing is gone, the others' work is stored."""
+    db = await Database.open(tmp_path / "group.db")
+    engine = Engine(db, EngineConfig(), clock=FakeClock(1_000_000.0), rng=np.random.default_rng(1))
+    try:
+        members = [await member(engine, f"m{i}") for i in range(20)]
+        statements: list[str] = []
+        await db._conn.set_trace_callback(statements.append)
+
+        async def half_then_fail(repo: Any) -> None:
+            await repo.set_preferred_lang(members[0], "fr")  # written, then rolled back with its savepoint
+            raise ValueError("this unit fails after writing")
+
+        outcomes = await asyncio.gather(
+            *(engine.set_preferred_language(m, "de") for m in members[1:]),
+            db.run(half_then_fail),
+            engine.set_preferred_language(999_999, "de"),  # no such member: refused alone
+            return_exceptions=True,
+        )
+        await db._conn.set_trace_callback(None)
+        assert outcomes[:19] == [None] * 19
+        assert isinstance(outcomes[19], ValueError) and isinstance(outcomes[20], errors.UserNotFound)
+        commits = sum(1 for s in statements if s.strip().upper() == "COMMIT")
+        assert 1 <= commits <= 3, f"{commits} commits for 21 writes asked for at once"
+        assert (await engine.user(members[0])).preferred_lang is None
+        assert [(await engine.user(m)).preferred_lang for m in members[1:]] == ["de"] * 19
+    finally:
+        await db.close()
