@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.bulk import BulkSpec, build
-from engine.export import ExportOptions, ExportResult, export
+from engine.export import EXPORT_CACHE_MIB, ExportOptions, ExportResult, export
 from storage.database import Database
 
 
@@ -63,7 +63,7 @@ def run(messages: int, keep: Path | None = None) -> dict[str, float]:
 
 
 async def _export(path: Path, out: Path) -> ExportResult:
-    db = await Database.open(path)
+    db = await Database.open(path, cache_mib=EXPORT_CACHE_MIB)  # as `grove export` opens it
     try:
         return await export(db, out, ExportOptions(labels=True, events=True))
     finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.progress import Progress
 from engine.engine import Engine
 from engine.errors import DomainError
-from engine.export import ExportOptions, export, find_member
+from engine.export import EXPORT_CACHE_MIB, ExportOptions, export, find_member
 from engine.guilds import GuildSettings
 from engine.importer import ImportFailed, import_trees
 from engine.types import TreeState
@@ -90,7 +90,7 @@ async def export_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    db = await Database.open(args.db, migrate=False)
+    db = await Database.open(args.db, migrate=False, cache_mib=EXPORT_CACHE_MIB)
     try:
         if await db.schema_version() == 0:
             print(f"grove export: {args.db} is not a Grove database", file=sys.stderr)

@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 PAGE = 100  # trees (or messages) per read; memory stays flat whatever the database's size
-GZIP_LEVEL = 6
+GZIP_LEVEL = 1  # issue 19: a few percent larger than level 6, several times faster to write
+EXPORT_CACHE_MIB = 8  # the page cache of an export's own connection: it reads each page once
 _YIELD_EVERY = 5  # trees written between two chances for the next page's read (and a bot's other work) to go on
 _PAUSE = 0.00003  # seconds; see _pause
 _NO_LABELS: dict[str, Any] = {}
@@ -137,7 +138,7 @@ def export_file(database: str | os.PathLike[str], out: Path, options: ExportOpti
     connection go on serving members meanwhile)."""
 
     async def run() -> ExportResult:
-        db = await Database.open(database, migrate=False)
+        db = await Database.open(database, migrate=False, cache_mib=EXPORT_CACHE_MIB)
         try:
             return await export(db, out, options)
         finally:
