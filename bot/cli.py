@@ -117,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     exp.add_argument("--community", default=None, help="only this community (its id or name; default: all)")
     exp.add_argument("--force", action="store_true", help="replace --out if it exists (never a database)")
+    exp.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="worker processes, each exporting a share of the trees (the file is the same; not with --limit)",
+    )
 
     imp = sub.add_parser(
         "import", help="import oasst JSON Lines (plain or gzip) losslessly; importing twice adds nothing"

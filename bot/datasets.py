@@ -44,6 +44,7 @@ def export_options(args: argparse.Namespace, user_id: int | None) -> ExportOptio
         limit=args.limit,
         anonymize_seed=args.anonymize,
         community=getattr(args, "community_id", None),
+        jobs=getattr(args, "jobs", 1),
     )
 
 
@@ -83,6 +84,9 @@ async def export_command(args: argparse.Namespace) -> int:
     unsafe = _unsafe_output(args.out, args.db, args.force)
     if unsafe is not None:
         print(f"grove export: {unsafe}", file=sys.stderr)
+        return 2
+    if getattr(args, "jobs", 1) > 1 and args.limit is not None:
+        print("grove export: --limit needs one process (the first N trees in order); leave out --jobs", file=sys.stderr)
         return 2
     if args.user is not None and args.state is not None:
         print(

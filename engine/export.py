@@ -8,14 +8,17 @@ Whatever an imported file carried beyond Grove's columns is written back as it c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +43,7 @@ from engine.oasst import (
     written_back,
 )
 from engine.types import TreeState
-from storage.database import Database
+from storage.database import MEMORY, Database
 
 __all__ = [
     "EmojiEvent",
@@ -87,6 +90,7 @@ class ExportOptions:
     limit: int | None = None  # trees (tree mode) or messages (message mode)
     anonymize_seed: str | None = None
     community: int | None = None  # None: every community (the operator's export)
+    jobs: int = 1  # worker processes, each exporting a range of tree ids (`_export_in_parallel`)
 
     @property
     def message_mode(self) -> bool:
@@ -126,6 +130,8 @@ async def export(
     with _Sink(out) as sink:
         if options.user is not None:
             await _export_user(db, sink, w, result)
+        elif options.jobs > 1 and options.limit is None and db.path != MEMORY:
+            await _export_in_parallel(db, sink, result, options)
         else:
             await _export_trees(db, sink, w, result, progress)
         if options.message_mode:
@@ -170,13 +176,14 @@ class _Page:
     rankings: str
 
 
-async def _read_page(db: Database, options: ExportOptions, after: str) -> _Page | None:
-    """The next page of trees after `after` with all the export needs of them: one statement."""
+async def _read_page(db: Database, options: ExportOptions, after: str, upto: str | None = None) -> _Page | None:
+    """The next page of trees after `after` (up to `upto`) with all the export needs of them: one statement."""
     async with db.read() as repo:
         trees, messages, labels, emojis, rankings = await repo.exports.page(
             states=options.states,
             lang=options.lang,
             after=after,
+            upto=upto,
             limit=PAGE,
             labels=options.labels,
             events=options.events,
@@ -186,14 +193,74 @@ async def _read_page(db: Database, options: ExportOptions, after: str) -> _Page 
     return _Page(page, messages, labels, emojis, rankings) if page else None
 
 
+async def _export_in_parallel(db: Database, sink: _Sink, result: ExportResult, options: ExportOptions) -> None:
+    """Up to `options.jobs` worker processes each export a range of tree ids (equal numbers of trees) to a part file of
+    their own, with their own connection; the parts are then written out in id order, so the file holds exactly
+    what one process would have written."""
+    bounds = await db.run(
+        lambda repo: repo.exports.tree_bounds(
+            options.jobs, states=options.states, lang=options.lang, community=options.community
+        ),
+        write=False,
+    )
+    ranges = list(zip(["", *bounds], [*bounds, None], strict=True))
+    single = dataclasses.replace(options, jobs=1)
+    loop = asyncio.get_running_loop()
+    with (
+        tempfile.TemporaryDirectory(dir=sink.folder, prefix=".grove-export-parts-") as tmp,
+        ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
+        suffix = ".jsonl.gz" if sink.gzip else ".jsonl"  # each worker compresses its own part
+        parts = [Path(tmp) / f"part-{i}{suffix}" for i in range(len(ranges))]
+        done = await asyncio.gather(
+            *(
+                loop.run_in_executor(pool, _export_part, db.path, str(part), single, after, upto)
+                for part, (after, upto) in zip(parts, ranges, strict=True)
+            )
+        )
+        for part, (trees, messages, skipped, warnings) in zip(parts, done, strict=True):
+            sink.append(part)
+            result.trees += trees
+            result.messages += messages
+            result.skipped_trees += skipped
+            result.warnings += warnings
+
+
+def _export_part(
+    database: str, part: str, options: ExportOptions, after: str, upto: str | None
+) -> tuple[int, int, int, list[str]]:
+    """A worker process's share of `_export_in_parallel`: the trees after `after`, up to `upto` (the last range: to
+    the end)."""
+
+    async def run() -> tuple[int, int, int, list[str]]:
+        db = await Database.open(database, migrate=False, cache_mib=EXPORT_CACHE_MIB)
+        try:
+            seed = await db.run(lambda repo: repo.exports.member_seed(), write=False)
+            result = ExportResult(path=Path(part))
+            with _Sink(Path(part)) as sink:
+                await _export_trees(db, sink, _Writer(seed, options), result, None, start=after, stop=upto)
+            return result.trees, result.messages, result.skipped_trees, result.warnings
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
 async def _export_trees(
-    db: Database, sink: _Sink, w: _Writer, result: ExportResult, progress: Callable[[int], None] | None
+    db: Database,
+    sink: _Sink,
+    w: _Writer,
+    result: ExportResult,
+    progress: Callable[[int], None] | None,
+    *,
+    start: str = "",
+    stop: str | None = None,
 ) -> None:
     """Page after page; the next page is read while this one is written (the loop yields now and then, so the
     read's statements go on in SQLite's thread meanwhile)."""
     options = w.options
     seen = 0
-    ahead: asyncio.Future[_Page | None] = asyncio.ensure_future(_read_page(db, options, ""))
+    ahead: asyncio.Future[_Page | None] = asyncio.ensure_future(_read_page(db, options, start, stop))
     try:
         while not result.full(options):
             page = await ahead
@@ -202,7 +269,7 @@ async def _export_trees(
             messages = json.loads(page.messages)
             emojis, rankings = json.loads(page.emojis), json.loads(page.rankings)
             await w.meet(db, [m[2] for m in messages] + [e[1]["user_id"] for e in emojis + rankings])
-            ahead = asyncio.ensure_future(_read_page(db, options, page.trees[-1][0]))
+            ahead = asyncio.ensure_future(_read_page(db, options, page.trees[-1][0], stop))
             w.load_page(json.loads(page.labels), emojis, rankings)
             by_tree: dict[str, list[list[Any]]] = {}
             for row in messages:
@@ -559,15 +626,37 @@ class _Sink:
             else:
                 self._temp.unlink(missing_ok=True)
 
+    @property
+    def folder(self) -> Path:
+        return self._path.parent
+
+    @property
+    def gzip(self) -> bool:
+        return self._zip is not None
+
+    def append(self, part: Path) -> None:
+        """Copy a file written by another `_Sink` of the same kind to the end, as it is: a gzip file is a series of
+        gzip members, so a compressed part is appended without compressing it again."""
+        while self._pending:
+            self._pending.popleft().result()
+        if self._zip is not None:
+            self._file.write(self._zip.flush())  # ends this sink's member; a new one starts after the part
+            self._zip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        with part.open("rb") as f:
+            shutil.copyfileobj(f, self._file, 1 << 20)
+
     def write(self, text: str) -> None:
-        if not text:
+        if text:
+            self.write_bytes(text.encode())
+
+    def write_bytes(self, data: bytes) -> None:
+        if not data:
             return
         while len(self._pending) >= 4:  # bounded: memory stays flat
             self._pending.popleft().result()
-        self._pending.append(self._pool.submit(self._put, text))
+        self._pending.append(self._pool.submit(self._put, data))
 
-    def _put(self, text: str) -> None:
-        data = text.encode()
+    def _put(self, data: bytes) -> None:
         if self._zip is not None:
             data = self._zip.compress(data)
         if data:

@@ -50,6 +50,22 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
+def _tree_filters(
+    params: list[Any], states: Sequence[str] | None, lang: str | None, community: int | None
+) -> list[str]:
+    """The conditions on `trees` of an export's selection (their parameters appended to `params`)."""
+    conds = []
+    if community is not None:
+        conds.append("community_id = ?")
+        params.append(community)
+    if states is not None:
+        conds.append(f"state IN {words(states)}")
+    if lang is not None:
+        conds.append("lang = ?")
+        params.append(lang)
+    return conds
+
+
 class ExportQueries(MemberIds):
     def __init__(self, conn: Conn) -> None:
         super().__init__(conn)
@@ -67,6 +83,7 @@ class ExportQueries(MemberIds):
         labels: bool,
         events: bool,
         community: int | None = None,
+        upto: str | None = None,
     ) -> tuple[str, str, str, str, str]:
         """The next `limit` trees after `after` (in id order) and what an export writes of them, in one statement:
         JSON arrays of the trees ([id, state, imported]), of their messages (by tree, depth, date and id; see
@@ -76,14 +93,10 @@ class ExportQueries(MemberIds):
             ["id > ?", "withdrawn_at IS NULL"],
             list[Any]([after]),
         )  # withdrawn: its prompt's author deleted it
-        if community is not None:
-            conds.append("community_id = ?")
-            params.append(community)
-        if states is not None:
-            conds.append(f"state IN {words(states)}")
-        if lang is not None:
-            conds.append("lang = ?")
-            params.append(lang)
+        if upto is not None:
+            conds.append("id <= ?")
+            params.append(upto)
+        conds += _tree_filters(params, states, lang, community)
         none = "'[]'"
         in_page = "m.tree_id IN (SELECT id FROM page)"
         label_rows = f"""(SELECT json_group_array(json(item)) FROM (
@@ -108,6 +121,25 @@ class ExportQueries(MemberIds):
         assert row is not None
         texts = tuple(str(v) if v is not None else "[]" for v in row)
         return texts[0], texts[1], texts[2], texts[3], texts[4]
+
+    async def tree_bounds(
+        self, parts: int, *, states: Sequence[str] | None, lang: str | None, community: int | None
+    ) -> list[str]:
+        """The ids splitting the trees an export selects into `parts` ranges of equal size (fewer when there are
+        fewer trees): the last id of each range but the last, which runs to the end."""
+        params: list[Any] = []
+        where = " AND ".join(["withdrawn_at IS NULL", *_tree_filters(params, states, lang, community)])
+        count = await self._int(f"SELECT count(*) FROM trees WHERE {where}", tuple(params))
+        bounds: list[str] = []
+        for k in range(1, parts):
+            offset = count * k // parts - 1
+            if 0 <= offset < count - 1:
+                found = await self._scalar(
+                    f"SELECT id FROM trees WHERE {where} ORDER BY id LIMIT 1 OFFSET ?", (*params, offset)
+                )
+                if found is not None and (not bounds or str(found) > bounds[-1]):
+                    bounds.append(str(found))
+        return bounds
 
     async def members(self, user_ids: Sequence[int]) -> list[str]:
         """The given members (see `_MEMBER`), one JSON array per chunk of ids."""

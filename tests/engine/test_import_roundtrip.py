@@ -211,3 +211,13 @@ async def test_an_anonymised_export_round_trips_in_structure(source, tmp_path, a
     before, after = lines(first), lines(again)
     assert before and len(before) == len(after)
     assert by_id(after) == by_id(rehashed(before, Ids("salt-number-two-xyz")))
+
+
+@pytest.mark.parametrize("mode", ["everything", "spam-only", "lang"])
+async def test_an_export_by_several_processes_holds_exactly_what_one_writes(source, tmp_path, mode):
+    """`grove export --jobs N` (issue 19): worker processes export ranges of tree ids; the file is the same."""
+    one, three = tmp_path / "one.jsonl.gz", tmp_path / "three.jsonl.gz"
+    await export(source, one, *MODES[mode])
+    await export(source, three, *MODES[mode], "--jobs", "3")
+    assert read(three) == read(one) and read(one)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no part left behind
