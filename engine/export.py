@@ -12,16 +12,12 @@ import dataclasses
 import json
 import multiprocessing
 import os
-import shutil
 import tempfile
 import time
-import zlib
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from engine.oasst import (
@@ -42,6 +38,7 @@ from engine.oasst import (
     public_member_id,
     written_back,
 )
+from engine.sink import Sink
 from engine.types import TreeState
 from storage.database import MEMORY, Database
 
@@ -59,7 +56,6 @@ __all__ = [
 ]
 
 PAGE = 100  # trees (or messages) per read; memory stays flat whatever the database's size
-GZIP_LEVEL = 1  # issue 19: a few percent larger than level 6, several times faster to write
 EXPORT_CACHE_MIB = 8  # the page cache of an export's own connection: it reads each page once
 _YIELD_EVERY = 5  # trees written between two chances for the next page's read (and a bot's other work) to go on
 _PAUSE = 0.00003  # seconds; see _pause
@@ -127,7 +123,7 @@ async def export(
     async with db.read() as repo:
         seed = await repo.exports.member_seed()
     w = _Writer(seed, options)
-    with _Sink(out) as sink:
+    with Sink(out) as sink:
         if options.user is not None:
             await _export_user(db, sink, w, result)
         elif options.jobs > 1 and options.limit is None and db.path != MEMORY:
@@ -193,7 +189,7 @@ async def _read_page(db: Database, options: ExportOptions, after: str, upto: str
     return _Page(page, messages, labels, emojis, rankings) if page else None
 
 
-async def _export_in_parallel(db: Database, sink: _Sink, result: ExportResult, options: ExportOptions) -> None:
+async def _export_in_parallel(db: Database, sink: Sink, result: ExportResult, options: ExportOptions) -> None:
     """Up to `options.jobs` worker processes each export a range of tree ids (equal numbers of trees) to a part file of
     their own, with their own connection; the parts are then written out in id order, so the file holds exactly
     what one process would have written."""
@@ -237,7 +233,7 @@ def _export_part(
         try:
             seed = await db.run(lambda repo: repo.exports.member_seed(), write=False)
             result = ExportResult(path=Path(part))
-            with _Sink(Path(part)) as sink:
+            with Sink(Path(part)) as sink:
                 await _export_trees(db, sink, _Writer(seed, options), result, None, start=after, stop=upto)
             return result.trees, result.messages, result.skipped_trees, result.warnings
         finally:
@@ -248,7 +244,7 @@ def _export_part(
 
 async def _export_trees(
     db: Database,
-    sink: _Sink,
+    sink: Sink,
     w: _Writer,
     result: ExportResult,
     progress: Callable[[int], None] | None,
@@ -307,7 +303,7 @@ async def _export_trees(
         await ahead  # a read never stops half way: its transaction ends before the export returns
 
 
-async def _export_user(db: Database, sink: _Sink, w: _Writer, result: ExportResult) -> None:
+async def _export_user(db: Database, sink: Sink, w: _Writer, result: ExportResult) -> None:
     options = w.options
     assert options.user is not None
     after = ""
@@ -345,7 +341,7 @@ def _joined(arrays: list[str]) -> list[list[Any]]:
     return [item for text in arrays for item in json.loads(text)]
 
 
-async def _export_loose(db: Database, sink: _Sink, w: _Writer, result: ExportResult) -> None:
+async def _export_loose(db: Database, sink: Sink, w: _Writer, result: ExportResult) -> None:
     """Messages imported without their tree: written back as they came, if the message filters keep them."""
     options = w.options
     after = 0
@@ -584,80 +580,3 @@ class _Writer:
 _LAST = 1 << 62
 # As OA's json.dump writes (ASCII, ", " and ": " separators); nodes share label objects, never in a cycle.
 _encode = json.JSONEncoder(check_circular=False).encode
-
-
-# ------------------------------------------------------------------ the file
-
-
-class _Sink:
-    """The output file, gzip when its name ends in .gz (with no name or time in the header, so the same content
-    gives the same bytes). Encoding, compressing and writing run on a thread of their own. The file is written
-    owner-only under a temporary name beside it and renamed into place once complete, so a reader never sees half
-    an export, a failed export leaves nothing, and a symbolic link at `path` is replaced, never followed."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # mode 0600
-        self._temp = Path(temp)
-        self._file = os.fdopen(fd, "wb")  # closed in __exit__
-        self._zip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if path.name.endswith(".gz") else None
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="grove-export")
-        self._pending: deque[Future[None]] = deque()
-
-    def __enter__(self) -> _Sink:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        done = False
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-            if self._zip is not None:
-                self._file.write(self._zip.flush())
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            done = kind is None
-        finally:
-            self._pool.shutdown()
-            self._file.close()
-            if done:
-                os.replace(self._temp, self._path)
-            else:
-                self._temp.unlink(missing_ok=True)
-
-    @property
-    def folder(self) -> Path:
-        return self._path.parent
-
-    @property
-    def gzip(self) -> bool:
-        return self._zip is not None
-
-    def append(self, part: Path) -> None:
-        """Copy a file written by another `_Sink` of the same kind to the end, as it is: a gzip file is a series of
-        gzip members, so a compressed part is appended without compressing it again."""
-        while self._pending:
-            self._pending.popleft().result()
-        if self._zip is not None:
-            self._file.write(self._zip.flush())  # ends this sink's member; a new one starts after the part
-            self._zip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-        with part.open("rb") as f:
-            shutil.copyfileobj(f, self._file, 1 << 20)
-
-    def write(self, text: str) -> None:
-        if text:
-            self.write_bytes(text.encode())
-
-    def write_bytes(self, data: bytes) -> None:
-        if not data:
-            return
-        while len(self._pending) >= 4:  # bounded: memory stays flat
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(self._put, data))
-
-    def _put(self, data: bytes) -> None:
-        if self._zip is not None:
-            data = self._zip.compress(data)
-        if data:
-            self._file.write(data)
