@@ -25,8 +25,9 @@ from engine import Engine, EngineConfig, FakeClock
 from engine.check import check_database
 from engine.importer import import_trees
 from engine.oasst import Ids
-from engine.types import Emoji
+from engine.types import Emoji, TaskType
 from storage.database import Database
+from tests.driver import member
 from tests.oasst_format import member_ids, validate_line
 
 SEED = 5
@@ -221,3 +222,28 @@ async def test_an_export_by_several_processes_holds_exactly_what_one_writes(sour
     await export(source, three, *MODES[mode], "--jobs", "3")
     assert read(three) == read(one) and read(one)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no part left behind
+
+
+async def test_a_cli_import_into_a_running_bots_database_is_seen_by_its_next_hand_out(source, tmp_path):
+    """Issue 19: the bot's process keeps its database open while `grove import` (another connection) writes the
+    same file; the bot's next hand-out offers the imported trees' work without a restart."""
+    dump = tmp_path / "all.jsonl"
+    await export(source, dump, "--state", "all")
+    bot_db = await Database.open(tmp_path / "bot.db")
+    try:
+        clock = FakeClock(4e9)  # after every imported date
+        engine = Engine(bot_db, EngineConfig(), clock=clock, rng=np.random.default_rng(3))
+        newcomer = await member(engine, "newcomer")
+
+        async def work_on_trees() -> list[TaskType]:  # (writing a new prompt is always available)
+            counts = (await engine.availability(newcomer, "en")).counts
+            return [kind for kind, n in counts.items() if n and kind is not TaskType.INITIAL_PROMPT]
+
+        assert await work_on_trees() == []
+        assert await asyncio.to_thread(main, ["import", "--db", str(tmp_path / "bot.db"), str(dump)]) == 0
+        kinds = await work_on_trees()
+        assert kinds
+        task = await engine.next_task(newcomer, "en", kinds[0])
+        assert task.tree_id in {t["message_tree_id"] for t in lines(dump)}
+    finally:
+        await bot_db.close()
