@@ -144,7 +144,10 @@ class Tasks(commands.Cog):
         self, interaction: discord.Interaction[Grove], current: str
     ) -> list[app_commands.Choice[str]]:
         tr = await tr_for(interaction)
-        langs = set(await (await engine_of(interaction)).languages()) | {"en"}
+        if interaction.guild_id is not None:  # the languages this server enables (`/config language`)
+            langs = set((await interaction.client.settings.get(interaction.guild_id)).languages)
+        else:
+            langs = set(await (await engine_of(interaction)).languages()) | {"en"}
         found = [code for code in sorted(langs) if code.startswith(current.lower())]
         return [app_commands.Choice(name=f"{code} · {tr.language(code)}"[:100], value=code) for code in found[:25]]
 

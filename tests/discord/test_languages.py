@@ -87,3 +87,15 @@ async def test_languages_in_use_before_the_upgrade_stay_enabled(tmp_path: Path) 
         assert (await GuildSettings(db).get(333)).languages == {"en"}  # a server that never used Grove
     finally:
         await db.close()
+
+
+async def test_the_language_option_suggests_the_languages_this_server_enables(env: Env) -> None:
+    sim = env.sim
+    assert [c["value"] for c in await sim.autocomplete("task", env.alice, "language", language="")] == ["en"]
+    await sim.slash("config", env.admin, sub=("language", "add"), language="ja")
+    await sim.slash("config", env.admin, sub=("language-channel", "set"), channel=env.channels["de"], language="de")
+    assert [c["value"] for c in await sim.autocomplete("task", env.alice, "language", language="")] == [
+        "de",
+        "en",
+        "ja",
+    ]
