@@ -111,8 +111,18 @@ class GuildSettings:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        # Read once per server, then kept: every change of a server's settings goes through this object (its
+        # /config commands), which forgets the server's entry after writing (issue 19: no read per request).
+        self._configs: dict[int, GuildConfig] = {}
+
+    def _changed(self, guild_id: int) -> None:
+        self._configs.pop(guild_id, None)
 
     async def get(self, guild_id: int) -> GuildConfig:
+        known = self._configs.get(guild_id)
+        if known is not None:
+            return known
+
         async def read(repo: Repository) -> GuildConfig:
             q = repo.guilds
             row = await q.settings(guild_id) or {}
@@ -126,7 +136,11 @@ class GuildSettings:
                 added_languages=tuple(await q.added_languages(guild_id)),
             )
 
-        return await self.db.run(read, write=False)
+        config = await self.db.run(read, write=False)
+        if len(self._configs) > 10_000:  # a bot in very many servers: keep the memory bounded
+            self._configs.clear()
+        self._configs[guild_id] = config
+        return config
 
     async def _set(self, guild_id: int, key: str, value: object, actor_id: int | None) -> GuildConfig:
         async def write(repo: Repository) -> None:
@@ -136,6 +150,7 @@ class GuildSettings:
             await repo.log(self.clock.now(), actor_id, f"config:{key}", str(guild_id), detail, community=community)
 
         await self.db.run(write)
+        self._changed(guild_id)
         return await self.get(guild_id)
 
     async def set_moderator_role(self, guild_id: int, role_id: int | None, actor_id: int | None) -> GuildConfig:
@@ -161,6 +176,7 @@ class GuildSettings:
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), detail, community=community)
 
         await self.db.run(write)
+        self._changed(guild_id)
         return code
 
     async def remove_language_channel(self, guild_id: int, channel_id: int, actor_id: int | None) -> None:
@@ -174,6 +190,7 @@ class GuildSettings:
             await repo.log(now, actor_id, "config:language_channel", str(guild_id), detail, community=community)
 
         await self.db.run(write)
+        self._changed(guild_id)
 
     async def language_for(
         self,
@@ -194,17 +211,14 @@ class GuildSettings:
             return normalize_lang(option) if option else resolve_language(None, None, preferred, None)
         code = normalize_lang(option) if option else None
 
-        async def read(repo: Repository) -> tuple[str | None, str | None, frozenset[str]]:
-            q = repo.guilds
-            if guild_id is None:
-                assert community is not None
-                return None, None, frozenset([FALLBACK_LANG, *await q.community_languages_enabled(community)])
-            channel_lang = None if channel_id is None else await q.channel_language(guild_id, channel_id)
-            default = (await q.settings(guild_id) or {}).get("default_lang")
-            mapped = (await q.language_channels(guild_id)).values()
-            return channel_lang, default, enabled_languages(default, mapped, await q.added_languages(guild_id))
-
-        channel_lang, default, enabled = await self.db.run(read, write=False)
+        if guild_id is None:
+            assert community is not None
+            listed = await self.db.run(lambda repo: repo.guilds.community_languages_enabled(community), write=False)
+            channel_lang, default, enabled = None, None, frozenset([FALLBACK_LANG, *listed])
+        else:
+            config = await self.get(guild_id)
+            channel_lang = None if channel_id is None else config.language_channels.get(channel_id)
+            default, enabled = config.default_lang, config.languages
         if code is not None:
             if code not in enabled:
                 raise errors.LanguageNotEnabled()
@@ -225,7 +239,9 @@ class GuildSettings:
             await repo.log(now, actor_id, "config:language_add", str(guild_id), code, community=community)
             return True
 
-        return code, await self.db.run(write)
+        added = await self.db.run(write)
+        self._changed(guild_id)
+        return code, added
 
     async def remove_language(self, guild_id: int, lang: str, actor_id: int | None) -> str:
         """Members can no longer ask for a language here (its conversations stay). Refused for the server's
@@ -243,6 +259,7 @@ class GuildSettings:
             await repo.log(now, actor_id, "config:language_remove", str(guild_id), code, community=community)
 
         await self.db.run(write)
+        self._changed(guild_id)
         return code
 
     async def record_post(self, post: Post) -> None:
