@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import discord
@@ -40,6 +41,17 @@ def _prepare(config_path: Path | None) -> tuple[GroveConfig, str] | int:
     return config, token
 
 
+def fast_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (`pip install -e ".[fast]"`), else None: asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        log.info("event loop: asyncio's (install the [fast] extra for uvloop)")
+        return None
+    log.info("event loop: uvloop %s", uvloop.__version__)
+    return uvloop.new_event_loop
+
+
 def run(config_path: Path | None) -> int:
     prepared = _prepare(config_path)
     if isinstance(prepared, int):
@@ -51,7 +63,8 @@ def run(config_path: Path | None) -> int:
         return 2
     try:
         with InstanceLock(config.database.path):
-            return asyncio.run(serve(config, token))
+            with asyncio.Runner(loop_factory=fast_loop()) as runner:
+                return runner.run(serve(config, token))
     except AlreadyRunning as exc:
         print(f"grove: {exc}", file=sys.stderr)
         return 2

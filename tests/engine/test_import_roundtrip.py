@@ -247,3 +247,15 @@ async def test_a_cli_import_into_a_running_bots_database_is_seen_by_its_next_han
         assert task.tree_id in {t["message_tree_id"] for t in lines(dump)}
     finally:
         await bot_db.close()
+
+
+async def test_orjson_and_the_standard_library_read_the_pages_alike(source, tmp_path, monkeypatch):
+    """The [fast] extra's orjson reads the export's pages when installed: the file is the same without it."""
+    import engine.export
+
+    pytest.importorskip("orjson")
+    fast, plain = tmp_path / "fast.jsonl", tmp_path / "plain.jsonl"
+    await export(source, fast, *MODES["everything"])
+    monkeypatch.setattr(engine.export, "_orjson", None)
+    await export(source, plain, *MODES["everything"])
+    assert read(fast) == read(plain) and read(fast)
