@@ -34,6 +34,7 @@ import numpy as np
 from benchmarks.bulk import BulkSpec, build
 from bot.bot import Grove
 from bot.config import DatabaseSettings, DiscordSettings, GroveConfig
+from bot.runner import fast_loop
 from engine.types import TaskType
 from tests.fakes import Call, DiscordErrorLog, FakeDiscord, Person, Simulator, message_text, payloads
 from tests.fakes.discord_api import walk_components
@@ -244,6 +245,7 @@ def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> di
         "errors": len(problems),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(),
+        "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],  # asyncio or uvloop
     }
 
 
@@ -289,6 +291,7 @@ async def run(members: int, seconds: float, think: float, seed: int, flooding: b
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.discord", description=__doc__.splitlines()[0])
+    parser.add_argument("--asyncio", action="store_true", help="asyncio's event loop even when uvloop is installed")
     parser.add_argument(
         "--members", default="500", help="concurrent simulated members; a comma-separated list runs each in turn"
     )
@@ -298,7 +301,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     for members in (int(m) for m in str(args.members).split(",")):
-        asyncio.run(run(members, args.seconds, args.think, args.seed, args.flood))
+        # the event loop `grove run` would use: uvloop with the [fast] extra, else asyncio's (--asyncio forces it)
+        with asyncio.Runner(loop_factory=None if args.asyncio else fast_loop()) as runner:
+            runner.run(run(members, args.seconds, args.think, args.seed, args.flood))
 
 
 if __name__ == "__main__":
