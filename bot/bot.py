@@ -68,7 +68,10 @@ class Grove(commands.Bot):
         rng: np.random.Generator | None = None,
         start_jobs: bool = True,
         extensions: tuple[str, ...] = EXTENSIONS,
+        serving: bool = True,
     ) -> None:
+        """`serving`: False for a process that only registers commands (`grove sync`), which may run beside the
+        serving bot and must not write as it does (the start-up reconciliation)."""
         intents = discord.Intents.default()  # guilds and reactions; Grove never reads message content
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -81,6 +84,7 @@ class Grove(commands.Bot):
         self.clock = clock or SystemClock()
         self._rng = rng
         self._start_jobs = start_jobs
+        self._serving = serving
         self._extensions = extensions
         self._member_ids: dict[int, int] = {}
         self._communities: dict[int, int] = {}  # guild id -> community id (changed only by `join_community`)
@@ -127,15 +131,15 @@ class Grove(commands.Bot):
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
         self.engine.subscribe(self.publish)
-        # Thresholds may have changed since the last run: move on every tree they now let through.
-        report = await self.engine.reconcile()
-        log.info(
-            "start-up check: %d active trees, %d verdicts given, %d trees moved on, %d ended leases dropped",
-            report.trees_checked,
-            report.verdicts,
-            report.trees_moved,
-            report.leases_ended,
-        )
+        if self._serving:  # thresholds may have changed since the last run: move on every tree they now let through
+            report = await self.engine.reconcile()
+            log.info(
+                "start-up check: %d active trees, %d verdicts given, %d trees moved on, %d ended leases dropped",
+                report.trees_checked,
+                report.verdicts,
+                report.trees_moved,
+                report.leases_ended,
+            )
         self.settings = GuildSettings(self.db, self.clock)
         self.stats = Stats(self.db, clock=self.clock)
         for name in self._extensions:

@@ -117,7 +117,7 @@ def sync(config_path: Path | None, guild_id: int | None) -> int:
 async def register(config: GroveConfig, token: str, guild_id: int | None) -> int:
     """Register the slash commands with Discord: in one guild (instant) or globally (up to an hour)."""
     config = config.model_copy(update={"discord": config.discord.model_copy(update={"dev_guild_id": None})})
-    bot = Grove(config, start_jobs=False)
+    bot = Grove(config, start_jobs=False, serving=False)  # may run beside the serving bot: writes nothing
     try:
         await bot.login(token)
         if guild_id is not None:

@@ -117,10 +117,22 @@ async def test_grove_run_refuses_a_bad_config_naming_the_key(tmp_path: Path) -> 
     assert "scheduler.task_expiry" in text and "discord.feed: unknown key" in text and "Traceback" not in text
 
 
-async def test_grove_sync_registers_commands_in_one_guild_or_globally(tmp_path: Path) -> None:
+async def test_grove_sync_registers_commands_in_one_guild_or_globally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`grove sync` may run beside the serving bot: it registers the commands and writes nothing as the bot does
+    (no start-up reconciliation)."""
     from bot.config import DatabaseSettings, DiscordSettings, GroveConfig
     from bot.runner import register
+    from engine import Engine
 
+    reconciled: list[object] = []
+
+    async def spy(self: Engine) -> object:
+        reconciled.append(self)
+        raise AssertionError("grove sync reconciled the trees")
+
+    monkeypatch.setattr(Engine, "reconcile", spy)
     async with FakeDiscord() as fake:
         config = GroveConfig(
             discord=DiscordSettings(api_base_url=fake.api_base), database=DatabaseSettings(path=tmp_path / "g.db")
@@ -131,3 +143,4 @@ async def test_grove_sync_registers_commands_in_one_guild_or_globally(tmp_path: 
         [global_sync] = fake.find("PUT", r"/applications/\d+/commands$")
     names = {c["name"] for c in guild_sync.json}
     assert names == {c["name"] for c in global_sync.json} >= {"task", "status", "language", "config", "mod"}
+    assert reconciled == []
