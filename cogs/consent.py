@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from cogs.context import community_of, member_id
+from cogs.context import member_id, task_language
 from cogs.errors import ANSWERS, report_error
 from cogs.i18n import Tr, day, tr_for
 from cogs.replies import send, text_back
@@ -106,21 +106,12 @@ async def agree_id(interaction: discord.Interaction[Grove]) -> str:
     command = interaction.command
     if command is None or command.qualified_name != "task":
         return "g:cs:agree"
-    bot = interaction.client
     task_type = getattr(interaction.namespace, "type", None) or RANDOM
     option = getattr(interaction.namespace, "language", None)
     if task_type != RANDOM and task_type not in {t.value for t in TaskType}:
         return "g:cs:agree"
     try:
-        user = await bot.engine.user(await member_id(interaction))
-        lang = await bot.settings.language_for(
-            interaction.guild_id,
-            interaction.channel_id,
-            option,
-            user.preferred_lang,
-            str(interaction.locale),
-            community=None if interaction.guild_id is not None else await community_of(interaction),
-        )
+        lang = await task_language(interaction, option)
     except DomainError:
         return "g:cs:agree"
     custom_id = f"g:cs:agree:{ANY if task_type == RANDOM else task_type}:{lang}"

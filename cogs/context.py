@@ -36,3 +36,19 @@ async def engine_of(interaction: discord.Interaction[Grove], *, home: bool = Fal
     """The engine acting within the interaction's community (see `community_of`): another community's trees,
     messages and tasks are "not found" through it."""
     return interaction.client.engine.scoped(await community_of(interaction, home=home))
+
+
+async def task_language(interaction: discord.Interaction[Grove], option: str | None) -> str:
+    """The task language: the option, the channel's, the member's preference, their Discord app's language when this
+    server collects it, the server's default, else en (`engine.guilds.resolve_language`); only a language the
+    server enables (in DMs: the member's home community's servers)."""
+    bot = interaction.client
+    user = await bot.engine.user(await member_id(interaction))
+    return await bot.settings.language_for(
+        interaction.guild_id,
+        interaction.channel_id,
+        option,
+        user.preferred_lang,
+        str(interaction.locale),
+        community=None if interaction.guild_id is not None else await community_of(interaction),
+    )

@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from cogs.charts import render_trees
 from cogs.checks import heavy, is_admin, is_moderator
-from cogs.context import community_of, engine_of, member_id
+from cogs.context import engine_of, member_id, task_language
 from cogs.i18n import LOCALES, chosen_locale, from_discord, supported, tr_for, tr_in, verbatim
 from cogs.replies import send
 from cogs.tasks import flow, parts, resume
@@ -84,20 +84,6 @@ class Tasks(commands.Cog):
         elif interaction.type is discord.InteractionType.component:
             await answer_stale(interaction)  # only custom_ids no Grove button takes
 
-    async def _language(self, interaction: discord.Interaction[Grove], option: str | None) -> str:
-        """The task language: the option, the channel's, the member's preference, their Discord app's language
-        when this server collects it, the server's default, else en (`engine.guilds.resolve_language`)."""
-        bot = interaction.client
-        user = await bot.engine.user(await member_id(interaction))
-        return await bot.settings.language_for(
-            interaction.guild_id,
-            interaction.channel_id,
-            option,
-            user.preferred_lang,
-            str(interaction.locale),
-            community=None if interaction.guild_id is not None else await community_of(interaction),
-        )
-
     # ------------------------------------------------------------------ /task
 
     @app_commands.command(name="task", description="Get a task: write, reply, review or rank.")
@@ -106,7 +92,7 @@ class Tasks(commands.Cog):
         self, interaction: discord.Interaction[Grove], type: str | None = None, language: str | None = None
     ) -> None:
         tr = await tr_for(interaction)
-        lang = await self._language(interaction, language)
+        lang = await task_language(interaction, language)
         task_type = resume.valid_type(tr, None if type in (None, "", RANDOM) else type)
         if not await resume.offer(interaction, tr, task_type, lang):  # open tasks first, with New task
             await flow.hand_out(interaction, tr, task_type, lang)
@@ -124,7 +110,7 @@ class Tasks(commands.Cog):
         tr = await tr_for(interaction)
         option = getattr(interaction.namespace, "language", None)
         try:
-            lang = await self._language(interaction, option)
+            lang = await task_language(interaction, option)
             counts = (await (await engine_of(interaction)).availability(await member_id(interaction), lang)).counts
         except errors.DomainError:
             counts = {}
@@ -158,7 +144,7 @@ class Tasks(commands.Cog):
     @app_commands.describe(language="Language code, e.g. en or de")
     async def status(self, interaction: discord.Interaction[Grove], language: str | None = None) -> None:
         tr = await tr_for(interaction)
-        lang = await self._language(interaction, language)
+        lang = await task_language(interaction, language)
         engine = await engine_of(interaction)
         availability = await engine.availability(await member_id(interaction), lang)
         counts = await engine.tree_counts(lang)
@@ -179,7 +165,7 @@ class Tasks(commands.Cog):
         member = await member_id(interaction)
         if code is None:
             user = await bot.engine.user(member)
-            here = await self._language(interaction, None)
+            here = await task_language(interaction, None)
             preferred = f"**{user.preferred_lang}**" if user.preferred_lang else f"**{tr('not set')}**"
             said = tr(
                 "Your preferred language: {preferred}. Tasks here come in **{here}**.", preferred=preferred, here=here
