@@ -7,13 +7,13 @@ not enabled is refused with a sentence saying how to enable it, and nothing is s
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from engine.guilds import GuildSettings
-from storage.database import Database, migrations, split_statements
+from storage.database import Database
 from tests.discord.test_discord_hostile import changes, refusal, snapshot
 from tests.discord_env import Env
+from tests.storage.test_migration_communities import at_schema
 
 NOT_ENABLED = "That language is not enabled here; a server admin can enable it with /config language add."
 
@@ -64,13 +64,7 @@ async def test_in_dms_the_languages_of_the_members_community(env: Env) -> None:
 async def test_languages_in_use_before_the_upgrade_stay_enabled(tmp_path: Path) -> None:
     """Migration 0009: a server whose community already holds trees in a language keeps that language."""
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    for number, _, sql in migrations():
-        if number > 8:
-            break
-        for statement in split_statements(sql):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
+    conn = at_schema(path, 8)
     conn.executescript(
         """
         INSERT INTO guild_communities (guild_id, community_id, joined_at) VALUES (222, 1, 5);

@@ -13,15 +13,21 @@ from storage.database import Database, migrations, split_statements
 FIRST_SERVER, LATER_SERVER = 222, 111
 
 
-def old_database(path: Path) -> None:
-    """Schema 7 (before communities) holding a member, a tree in review, a task, a post, stats and a log line."""
+def at_schema(path: Path, version: int) -> sqlite3.Connection:
+    """A new database file migrated up to `version` only (a database from an older Grove), left open."""
     conn = sqlite3.connect(path)
     for number, _, sql in migrations():
-        if number > 7:
+        if number > version:
             break
         for statement in split_statements(sql):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {number}")
+    return conn
+
+
+def old_database(path: Path) -> None:
+    """Schema 7 (before communities) holding a member, a tree in review, a task, a post, stats and a log line."""
+    conn = at_schema(path, 7)
     conn.executescript(
         f"""
         INSERT INTO users (id, auth_method, username, display_name, created_at) VALUES (1, 'discord', '42', 'Ann', 1);
