@@ -63,6 +63,11 @@ def build(path: str, spec: BulkSpec) -> dict[str, int]:
     indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall()
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
+    # Nor the triggers that stamp changed trees for the active-set model: a freshly built file has no model to
+    # tell, and without their index each stamp would read every stamp before it.
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
     b = _Builder(conn, rng, spec)
     b.users()
     active_messages = len(spec.langs) * (
@@ -81,7 +86,7 @@ def build(path: str, spec: BulkSpec) -> dict[str, int]:
         for _ in range(spec.waiting_per_lang):
             b.tree(lang, "prompt_lottery_waiting", 1)
     b.flush()
-    for _, sql in indexes:
+    for _, sql in indexes + triggers:
         conn.execute(sql)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")

@@ -30,8 +30,8 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q)) if values else float("nan")
 
 
-async def measure(path: Path, spec: BulkSpec, ops: int, seed: int) -> dict[str, list[float]]:
-    db = await Database.open(path)
+async def measure(path: Path, spec: BulkSpec, ops: int, seed: int, model: bool = True) -> dict[str, list[float]]:
+    db = await Database.open(path, active_set=model)
     async with db.read() as repo:
         latest = await repo.latest_time()
     clock = FakeClock((latest or spec.start) + 60.0)
@@ -106,7 +106,9 @@ def report(messages: int, build_s: float, counts: dict[str, int], times: dict[st
     }
 
 
-async def run(sizes: list[int], ops: int, seed: int, keep: Path | None) -> dict[str, float | int | None]:
+async def run(
+    sizes: list[int], ops: int, seed: int, keep: Path | None, model: bool = True
+) -> dict[str, float | int | None]:
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
         for n in sizes:
@@ -117,12 +119,13 @@ async def run(sizes: list[int], ops: int, seed: int, keep: Path | None) -> dict[
             t = time.perf_counter()
             counts = build(str(path), spec)
             build_s = time.perf_counter() - t
-            times = await measure(path, spec, ops, seed)
+            times = await measure(path, spec, ops, seed, model)
             results[n] = report(n, build_s, counts, times)
     largest, smallest = max(sizes), min(sizes)
     head = results[largest]
     summary = {
         "messages": largest,
+        "hand_out": "model" if model else "sql",
         "next_task_p50_ms": round(head["next_task_p50_ms"], 3),
         "next_task_p99_ms": round(head["next_task_p99_ms"], 3),
         "submit_p99_ms": round(head["submit_p99_ms"], 3),
@@ -150,8 +153,14 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="build the databases in this folder and keep them")
+    parser.add_argument(
+        "--hand-out",
+        choices=("model", "sql"),
+        default="model",
+        help="decide hand-outs from the in-memory model of the active set (default) or from HAND_OUT_SQL alone",
+    )
     args = parser.parse_args()
-    asyncio.run(run(sorted(args.messages), args.ops, args.seed, args.keep))
+    asyncio.run(run(sorted(args.messages), args.ops, args.seed, args.keep, args.hand_out == "model"))
 
 
 if __name__ == "__main__":

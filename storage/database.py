@@ -18,6 +18,7 @@ import aiosqlite
 
 from engine.errors import DatabaseBusy, StorageFull
 from storage import integrity
+from storage.active import ActiveSet
 from storage.repository import Repository
 from storage.sql import InThread
 
@@ -69,7 +70,9 @@ class Database:
     CHECKPOINT_EVERY = 200  # write transactions between background checkpoints
     JOURNAL_LIMIT = 64 * 2**20  # bytes: a checkpointed WAL is cut back to this when it starts over (issue 18)
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, synchronous: Synchronous = "full") -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: str, synchronous: Synchronous = "full", *, active_set: bool = True
+    ) -> None:
         self._conn = conn
         self.path = path
         self.synchronous = synchronous
@@ -77,6 +80,8 @@ class Database:
         self._lock = asyncio.Lock()
         self._repo = Repository(conn)
         self._here: Repository | None = None  # the repository on the database thread's own connection (`run`)
+        # The in-memory model of the active set the hand-out reads in units (`run`); None: the hand-out's SQL.
+        self.active: ActiveSet | None = ActiveSet() if active_set else None
         # How long a unit of work may wait for another program's write lock, counted from when it was asked for
         # (not from when the database thread reaches it): requests queued behind a waiting one do not wait in turn.
         self.busy_timeout = BUSY_TIMEOUT_MS / 1000
@@ -95,6 +100,7 @@ class Database:
         migrate: bool = True,
         synchronous: Synchronous = "full",
         cache_mib: int = 64,
+        active_set: bool = True,
     ) -> Database:
         """Open (creating it owner-only) and migrate the database at `path`.
 
@@ -122,7 +128,7 @@ class Database:
             # gains little from a large cache and asks for less (EXPORT_CACHE_MIB)
             await conn.execute(f"PRAGMA cache_size={-1024 * cache_mib}")
             await conn.execute(f"PRAGMA journal_size_limit={cls.JOURNAL_LIMIT}")
-            db = cls(conn, path, synchronous)
+            db = cls(conn, path, synchronous, active_set=active_set)
             if migrate:
                 await db.migrate()
         except BaseException:
@@ -288,8 +294,16 @@ class Database:
     def _prepared(self) -> tuple[sqlite3.Connection, Repository]:
         raw = self._conn._conn
         if self._here is None:
-            self._here = Repository(InThread(raw))
+            self._here = Repository(InThread(raw), self.active)
         return raw, self._here
+
+    def _model_version(self) -> int:
+        return -1 if self.active is None else self.active.version
+
+    def _forget_model_since(self, version: int) -> None:
+        """Work rolled back after the model read rows in its transaction: the model may hold rows that never were."""
+        if self.active is not None and self.active.version != version:
+            self.active.reset()
 
     def _read_here(self, unit: Unit[T], deadline: float) -> T:
         """A read unit, on the database thread: a consistent snapshot (in WAL, readers never wait)."""
@@ -325,29 +339,35 @@ class Database:
                 raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         alone = len(group) == 1
         outcomes: list[tuple[bool, Any]] = []
+        start = self._model_version()
         try:
             for w in group:
                 if not alone:
                     raw.execute("SAVEPOINT unit")
+                before = self._model_version()
                 try:
                     value = _drive(w.unit(repo))
                 except Exception as exc:
                     if not raw.in_transaction:  # SQLite rolled the whole transaction back (a full disk, say)
+                        self._forget_model_since(start)
                         return [(False, exc)] * len(group)
                     if not alone:
                         raw.execute("ROLLBACK TO unit")
                         raw.execute("RELEASE unit")
+                    self._forget_model_since(before)
                     outcomes.append((False, exc))
                     continue
                 if not alone:
                     raw.execute("RELEASE unit")
                 outcomes.append((True, value))
             if not any(ok for ok, _ in outcomes):
-                raw.execute("ROLLBACK")
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
                 return outcomes
             raw.execute("COMMIT")
             return outcomes
         except BaseException as exc:  # the savepoints or the COMMIT failed: nothing of the group is stored
+            self._forget_model_since(start)
             if raw.in_transaction:
                 try:
                     raw.execute("ROLLBACK")

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.types import Role
-from storage.sql import LABEL_TYPES, LIVE, RANK_TYPES, REPLY_TYPES, Queries, words
+from storage.sql import LABEL_TYPES, LIVE, RANK_TYPES, REPLY_TYPES, Conn, Queries, words
+
+if TYPE_CHECKING:
+    from storage.active import ActiveSet
 
 
 def _reviewable(required: str) -> str:
@@ -37,13 +40,16 @@ def _reviewable(required: str) -> str:
 #   rank      a parent this user may rank: a done rankings plus ranking slots held by live tasks
 # Every part starts from the `trees` rows of one language and state, so its cost follows the active trees.
 # The rows come unordered; hand_out_snapshot sorts each kind by id, so a seed picks the same task on the same data.
-HAND_OUT_SQL = f"""
+USER_SQL = f"""
 SELECT 'user', NULL, NULL, NULL, NULL,
        u.enabled AND NOT EXISTS (SELECT 1 FROM community_bans b WHERE b.community_id = :community
                                  AND b.user_id = u.id), u.deleted,
        (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.status = 'pending'
             AND (k.created_at >= :pending_since OR (k.target_id IS NOT NULL AND {LIVE})))
-  FROM users u WHERE u.id = :user
+  FROM users u WHERE u.id = :user"""
+HAND_OUT_SQL = (
+    USER_SQL
+    + f"""
 UNION ALL
 SELECT 'pipeline', NULL, NULL, NULL, NULL, coalesce(sum(state = 'growing' AND active = 1), 0),
        coalesce(sum(state = 'initial_prompt_review' AND active = 1), 0),
@@ -98,6 +104,7 @@ SELECT 'rank', p.id, p.tree_id, p.role, NULL,
         AND k.type IN {RANK_TYPES} AND k.status IN ('pending', 'skipped'))
    AND NOT EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = p.id
         AND e.user_id = :user AND e.emoji = '_skip_ranking')"""
+)
 
 
 _ROLE = {r.value: r for r in Role}  # a dict lookup: Role(value) costs ten times more, a hundred times a hand-out
@@ -138,6 +145,10 @@ class HandOutSnapshot:
 
 
 class HandOutQueries(Queries):
+    def __init__(self, conn: Conn, active: ActiveSet | None = None) -> None:
+        super().__init__(conn)
+        self.active = active  # the in-memory model, on the database thread's own connection only (`Database.run`)
+
     async def snapshot(
         self,
         community: int,
@@ -151,7 +162,21 @@ class HandOutQueries(Queries):
         reply_reviews: int,
         ranked_roles: Sequence[str],
     ) -> HandOutSnapshot:
-        """Everything a hand-out decides on, for one user and language, in one statement (one round trip)."""
+        """Everything a hand-out decides on, for one user and language: in one statement, or from the in-memory
+        model of the active set and one statement for the member's own row when the model is there."""
+        if self.active is not None:
+            return await self._modelled(
+                self.active,
+                community,
+                lang,
+                user_id,
+                now=now,
+                pending_since=pending_since,
+                recent_since=recent_since,
+                prompt_reviews=prompt_reviews,
+                reply_reviews=reply_reviews,
+                ranked_roles=ranked_roles,
+            )
         rows = await self._all(
             HAND_OUT_SQL.replace(":ranked_roles", words(ranked_roles)),
             {
@@ -187,6 +212,43 @@ class HandOutQueries(Queries):
         snap.tree_sizes.sort()
         snap.reply_parents.sort(key=attrgetter("id"))
         snap.rankings.sort(key=attrgetter("id"))
+        return snap
+
+    async def _modelled(
+        self,
+        active: ActiveSet,
+        community: int,
+        lang: str,
+        user_id: int,
+        *,
+        now: float,
+        pending_since: float,
+        recent_since: float,
+        prompt_reviews: int,
+        reply_reviews: int,
+        ranked_roles: Sequence[str],
+    ) -> HandOutSnapshot:
+        snap = await active.snapshot(
+            self,
+            community,
+            lang,
+            user_id=user_id,
+            now=now,
+            recent_since=recent_since,
+            prompt_reviews=prompt_reviews,
+            reply_reviews=reply_reviews,
+            ranked_roles=ranked_roles,
+        )
+        row = await self._one(
+            USER_SQL, {"community": community, "user": user_id, "now": now, "pending_since": pending_since}
+        )
+        if row is not None:
+            snap.user_found, snap.user_enabled, snap.user_deleted, snap.pending = (
+                True,
+                bool(row[5]),
+                bool(row[6]),
+                int(row[7]),
+            )
         return snap
 
     async def ranking_parents(

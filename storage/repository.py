@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from engine.records import TreeRow, UserRow
+from storage.active import ActiveSet
 from storage.exports import ExportQueries
 from storage.guilds import GuildQueries
 from storage.handout import HandOutQueries
@@ -27,9 +28,9 @@ from storage.tasks import TaskWrites
 
 
 class Repository(MessageWrites, TaskWrites):
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, active: ActiveSet | None = None) -> None:
         super().__init__(conn)
-        self.handout = HandOutQueries(conn)
+        self.handout = HandOutQueries(conn, active)
         self.exports = ExportQueries(conn)
         self.stats = StatsQueries(conn)
         self.guilds = GuildQueries(conn)

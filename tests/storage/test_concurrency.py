@@ -142,9 +142,13 @@ async def race(calls: Iterable[Awaitable[T]]) -> tuple[list[T], Counter[str]]:
 
 
 async def snapshot(db: Database) -> Snapshot:
-    """Every row of every table."""
+    """Every row of every table but `tree_changes` (the active-set model's bookkeeping, stamped by triggers)."""
     conn = db._conn
-    tables = [r[0] for r in await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = [
+        r[0]
+        for r in await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if r[0] != "tree_changes"
+    ]
     return {t: sorted((tuple(r) for r in await conn.execute_fetchall(f"SELECT * FROM {t}")), key=repr) for t in tables}
 
 

@@ -40,6 +40,26 @@ def every_prompt(sql: str, plan_rows) -> list[str]:
     return [r[3] for r in plan_rows if "messages_parent (parent_id=?)" in r[3]]
 
 
+async def referencing(conn) -> dict[str, set[str]]:
+    """table -> the tables whose foreign keys refer to it."""
+    out: dict[str, set[str]] = {}
+    for (table,) in await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for fk in await conn.execute_fetchall(f"PRAGMA foreign_key_list({table})"):
+            out.setdefault(fk[2], set()).add(table)
+    return out
+
+
+def parent_side_checks(sql: str, scans: list[str], children: dict[str, set[str]]) -> list[str]:
+    """Scans minus the ones SQLite lists for an INSERT into a table other tables refer to, once that table has
+    triggers (migration 0010): the parent side of a foreign key, which only runs while a deferred violation is
+    outstanding. Grove's foreign keys are immediate, so it never runs; an insert timed on 950,000 tasks takes 0.1 ms."""
+    m = re.match(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", sql, re.IGNORECASE)
+    if m is None:
+        return scans
+    exempt = children.get(m.group(1), set())
+    return [d for d in scans if (hit := re.match(r"\s*SCAN (\S+)", d)) is None or hit.group(1) not in exempt]
+
+
 @pytest.fixture
 async def bench_db(tmp_path):
     path = tmp_path / "history.sqlite3"
@@ -89,13 +109,14 @@ async def test_request_paths_use_indexes_only(bench_db):
 
     explained = 0
     offenders = []
+    children = await referencing(conn)
     for sql in dict.fromkeys(statements):
         head = sql.lstrip().split(None, 1)[0].upper()
         if head not in ("SELECT", "WITH", "UPDATE", "INSERT", "DELETE"):
             continue
         rows = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + sql)
         explained += 1
-        if scans := full_scans(rows) + every_prompt(sql, rows):
+        if scans := parent_side_checks(sql, full_scans(rows), children) + every_prompt(sql, rows):
             offenders.append(f"{sql[:300]}...\n  " + "\n  ".join(scans))
     assert len(covered) == 5, f"every kind of task should be exercised, got {covered}"
     assert explained > 15, "the trace caught too few statements to mean anything"
