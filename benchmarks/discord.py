@@ -16,13 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import importlib.util
 import json
 import os
 import re
 import resource
+import signal
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +40,7 @@ from bot.bot import Grove
 from bot.config import DatabaseSettings, DiscordSettings, GroveConfig
 from bot.runner import fast_loop
 from engine.types import TaskType
-from tests.fakes import Call, DiscordErrorLog, FakeDiscord, Person, Simulator, message_text, payloads
+from tests.fakes import Call, DiscordErrorLog, FakeDiscord, FakeGateway, Person, Simulator, message_text, payloads
 from tests.fakes.discord_api import walk_components
 from tests.fakes.payloads import Json
 
@@ -45,6 +49,7 @@ WAIT = 30.0  # seconds a member waits for a first response before counting the i
 WANDER = 0.2  # chance per step that a member leaves its card for a fresh /task (continuous cards keep one kind)
 TYPES = ["random", *TaskType]  # the type option of /task, drawn uniformly
 CALLBACK = r"^/interactions/(\d+)/[^/]+/callback$"
+HERE = Path(__file__).resolve().parent.parent  # this checkout: the bot's code unless --bot-source names another
 
 
 def pct(values: list[float], q: float) -> float:
@@ -53,16 +58,17 @@ def pct(values: list[float], q: float) -> float:
 
 @dataclass
 class Load:
-    """The shared state of one run: the bot, the fake, and what was measured."""
+    """The shared state of one run: how interactions reach the bot, the fake, and what was measured."""
 
-    bot: Grove
     fake: FakeDiscord
-    sim: Simulator
+    deliver: Callable[[Json], Awaitable[None]]  # hand one INTERACTION_CREATE to the bot
+    slash: Callable[..., Json]  # (name, person, sub=None, **options) -> a slash command's payload
     text_seed: int
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     problems: list[str] = field(default_factory=list)  # unanswered or "something went wrong" (non-2xx: fake.calls)
     notices: Counter[str] = field(default_factory=Counter)  # domain errors told to members (⚠️), e.g. no task
     busy: Counter[str] = field(default_factory=Counter)  # interactions the admission gate answered "busy", by kind
+    slowed: int = 0  # interactions answered "slow down" (a member's cooldown)
     _answered: dict[int, asyncio.Future[float]] = field(default_factory=dict)
 
     def install(self) -> None:
@@ -77,9 +83,8 @@ class Load:
         """Deliver one interaction and wait for its first response; returns the callback call."""
         iid = int(payload["id"])
         waiter = self._answered[iid] = asyncio.get_running_loop().create_future()
-        self.fake.register_interaction(payload)
         start = time.perf_counter()
-        self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        await self.deliver(payload)
         try:
             answered = await asyncio.wait_for(waiter, WAIT)
         except TimeoutError:
@@ -100,6 +105,8 @@ class Load:
             self.notices[text.splitlines()[0]] += 1
         elif text.startswith("⏳ Grove is very busy"):
             self.busy[kind] += 1
+        elif "Slow down:" in text.split("\n", 1)[0]:
+            self.slowed += 1
         return call
 
     def response(self, payload: Json) -> Json | None:
@@ -150,7 +157,7 @@ class Member:
         elif target := find("resume"):  # /task offered an unfinished task first
             await self.click("resume", target)
         else:
-            payload = self.load.sim.build_slash("task", self.person, type=str(self.rng.choice(TYPES)))
+            payload = self.load.slash("task", self.person, type=str(self.rng.choice(TYPES)))
             await self.load.interact("slash_task", payload)
             self.card = self.load.response(payload)
 
@@ -197,9 +204,9 @@ async def flood(load: Load, person: Person, deadline: float) -> None:
         await asyncio.sleep(0.05)
         n += 1
         if n % 10:
-            await load.interact("flood_stats", load.sim.build_slash("stats", person))
+            await load.interact("flood_stats", load.slash("stats", person))
         else:
-            await load.interact("flood_export", load.sim.build_slash("config", person, sub="export", everything=True))
+            await load.interact("flood_export", load.slash("config", person, sub="export", everything=True))
 
 
 async def lottery(bot: Grove, every: float) -> None:
@@ -210,7 +217,9 @@ async def lottery(bot: Grove, every: float) -> None:
         await job.run()
 
 
-def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> dict[str, Any]:
+def report(load: Load, members: int, elapsed: float, logged: list[str], bot: dict[str, Any]) -> dict[str, Any]:
+    """Print the table and return the summary; `logged` are the errors the bot logged, `bot` what is known of the
+    bot's process (its peak memory, CPU time, event loop, and where it ran)."""
     every = [t for v in load.times.values() for t in v]
     print(f"\n{members} members, {elapsed:.1f} s, {len(every)} interactions ({len(every) / elapsed:.1f}/s)")
     print(f"  {'interaction':<14}{'n':>7}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'>3 s':>6}")
@@ -219,7 +228,7 @@ def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> di
             p50, p99, top = pct(v, 50) * 1e3, pct(v, 99) * 1e3, max(v) * 1e3
             print(f"  {name:<14}{len(v):>7}{p50:>10.1f}{p99:>10.1f}{top:>10.1f}{sum(t > SLOW for t in v):>6}")
     problems = load.problems + [f"HTTP {c.status} {c.method} {c.path}" for c in load.fake.calls if c.status >= 300]
-    problems += [f"logged: {r.getMessage()}" for r in log.records]
+    problems += [f"logged: {line}" for line in logged]
     print(f"  notices (⚠️ told to members): {load.notices.total()}; errors: {len(problems)}")
     for text, n in load.notices.most_common(3):
         print(f"    {n:>6} × {text}")
@@ -235,26 +244,43 @@ def report(load: Load, members: int, elapsed: float, log: DiscordErrorLog) -> di
         "over_3s": sum(t > SLOW for t in every),
         "interactions_per_s": round(len(every) / elapsed, 1),
         "notices": load.notices.total(),
-        "told_busy": load.bot.gate.refused["busy"],  # the admission gate (bot/gate.py)
+        "told_busy": sum(load.busy.values()),  # the admission gate (bot/gate.py)
         "members_told_busy": sum(n for kind, n in load.busy.items() if not kind.startswith("flood")),
         "members_served": sum(len(v) for k, v in load.times.items() if not k.startswith("flood"))
         - sum(n for kind, n in load.busy.items() if not kind.startswith("flood")),
         "members_over_3s": sum(t > SLOW for k, v in load.times.items() if not k.startswith("flood") for t in v),
-        "told_slow_down": load.bot.gate.refused["slow"],
+        "told_slow_down": load.slowed,
         "flood_interactions": sum(len(v) for k, v in load.times.items() if k.startswith("flood")),
         "errors": len(problems),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(),
-        "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],  # asyncio or uvloop
+        **bot,
     }
 
 
-async def run(members: int, seconds: float, think: float, seed: int, flooding: bool = False) -> dict[str, Any]:
+def lived_in(path: Path, seed: int) -> None:
+    """A lived-in database, so every task kind exists from the start: prompts to review, trees to grow and rank."""
+    build(str(path), BulkSpec(messages=2000, langs=("en",), users=200, seed=seed, start=time.time() - 7 * 86400))
+
+
+def people(members: int) -> list[Person]:
+    return [Person(FIRST_ID + i, f"member{i}") for i in range(members)]
+
+
+async def crowd_run(load: Load, crowd: list[Person], seconds: float, think: float, seed: int, flooder: Person | None):
+    """Every member acting until the deadline (and the flood, if any); returns the seconds it took."""
+    members = [Member(load, p, np.random.default_rng([seed, 2, i])) for i, p in enumerate(crowd)]
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    floods = [flood(load, flooder, start + seconds)] if flooder is not None else []
+    await asyncio.gather(*(m.run(think, start + seconds) for m in members), *floods)
+    return loop.time() - start
+
+
+async def run_in_process(members: int, seconds: float, think: float, seed: int, flooding: bool) -> dict[str, Any]:
+    """The bot, the fake Discord and the members share this process and its event loop (the older measure)."""
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp, DiscordErrorLog("grove", "cogs", "bot") as log:
         path = Path(tmp) / "grove.sqlite3"
-        # a lived-in database, so every task kind exists from the start: prompts to review, trees to grow and rank
-        spec = BulkSpec(messages=2000, langs=("en",), users=200, seed=seed, start=time.time() - 7 * 86400)
-        build(str(path), spec)
+        lived_in(path, seed)
         async with FakeDiscord() as fake:
             config = GroveConfig(
                 discord=DiscordSettings(api_base_url=fake.api_base), database=DatabaseSettings(path=path)
@@ -263,27 +289,195 @@ async def run(members: int, seconds: float, think: float, seed: int, flooding: b
             try:
                 await bot.login("fake-token")
                 sim = Simulator(bot, fake)
-                people = [sim.member(f"member{i}") for i in range(members)]
+                crowd = [sim.member(p.name) for p in people(members)]
                 flooder = sim.member("flooder", payloads.PERMS_ADMIN) if flooding else None
                 sim.create_guild()
-                for person in people:  # members of a running Grove have agreed to the dataset terms already
+                for person in crowd:  # members of a running Grove have agreed to the dataset terms already
                     await bot.engine.give_consent(await bot.member_id(discord.Object(person.id)))  # type: ignore[arg-type]
-                load = Load(bot, fake, sim, seed)
+
+                async def deliver(payload: Json) -> None:
+                    fake.register_interaction(payload)
+                    bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+
+                load = Load(fake, deliver, sim.build_slash, seed)
                 load.install()
-                crowd = [Member(load, p, np.random.default_rng([seed, 2, i])) for i, p in enumerate(people)]
-                loop = asyncio.get_running_loop()
-                start = loop.time()
                 background = asyncio.create_task(lottery(bot, 10.0))
-                floods = [flood(load, flooder, start + seconds)] if flooder is not None else []
-                await asyncio.gather(*(m.run(think, start + seconds) for m in crowd), *floods)
-                elapsed = loop.time() - start
+                elapsed = await crowd_run(load, crowd, seconds, think, seed, flooder)
                 background.cancel()
                 with suppress(asyncio.CancelledError):
                     await background
                 await sim.settle()
             finally:
                 await bot.close()
-        summary = report(load, members, elapsed, log)
+        loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]  # asyncio or uvloop
+        rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        summary = report(
+            load,
+            members,
+            elapsed,
+            [r.getMessage() for r in log.records],
+            {"bot": "in process", "event_loop": loop_name, "peak_rss_mb": rss},
+        )
+    print()
+    print(json.dumps(summary))
+    return summary
+
+
+def remote_slash(fake: FakeDiscord, guild_id: int) -> Callable[..., Json]:
+    """Slash payloads as Discord sends them for the commands the bot synced to the fake (its dev guild)."""
+    kinds = {str: 3, int: 4, bool: 5}
+
+    def build(name: str, person: Person, sub: str | None = None, **options: Any) -> Json:
+        opts = [payloads.option(k, kinds[type(v)], v) for k, v in options.items()]
+        if sub is not None:
+            opts = [payloads.option(sub, 1, options=opts)]
+        return payloads.slash(
+            name,
+            person,
+            options=opts,
+            command_id=fake.command_id(name, guild_id),
+            command_guild_id=guild_id,
+            interaction_id=fake.snowflake(),
+            guild_id=guild_id,
+            channel_id=payloads.CHANNEL_ID,
+        )
+
+    return build
+
+
+# The database a remote run starts from, prepared by the bot's own code (`--bot-source`: another version's checkout
+# prepares a database of its own schema): lived in, the members agreed to the dataset terms (as in a running Grove),
+# and every job ran just now, so the bot's start-up catch-up of overdue jobs does not run them all during the measure.
+PREPARE = """
+import asyncio, sys, time
+from benchmarks.bulk import BulkSpec, build
+from bot.config import SchedulerSettings
+from bot.scheduler import jobs
+from engine import Engine, EngineConfig
+from engine.stats import Stats
+from storage.database import Database
+
+path, seed, members, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+build(path, BulkSpec(messages=2000, langs=("en",), users=200, seed=seed, start=time.time() - 7 * 86400))
+
+
+async def main():
+    db = await Database.open(path)
+    try:
+        engine = Engine(db, EngineConfig())
+        for i in range(members):
+            await engine.give_consent(await engine.ensure_user("discord", str(first + i), f"member{i}"))
+        now = time.time()
+        async with db.transaction() as repo:
+            for job in jobs(engine, Stats(db), SchedulerSettings()):
+                await repo.jobs.record_run(job.id, now, now)
+    finally:
+        await db.close()
+
+
+asyncio.run(main())
+"""
+FIRST_ID = 100_000_000_000_000_000  # the first simulated member's Discord id
+
+
+def source_env(source: Path) -> dict[str, str]:
+    """The environment of a process running the bot's code from `source` (ahead of the installed checkout)."""
+    return {**os.environ, "PYTHONPATH": str(source), "DISCORD_TOKEN": "bench-token"}
+
+
+async def prepare(source: Path, path: Path, members: int, seed: int) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PREPARE, str(path), str(seed), str(members), str(FIRST_ID), env=source_env(source),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"preparing the database with {source} failed:\n{err.decode(errors='replace')}")
+
+
+async def bot_process(source: Path, config: Path, asyncio_loop: bool) -> asyncio.subprocess.Process:
+    """`grove run` from `source` in its own process; with `asyncio_loop`, as if uvloop were not installed."""
+    code = "import sys; from bot.cli import main; sys.exit(main())"
+    if asyncio_loop:
+        code = "import sys; sys.modules['uvloop'] = None; " + code[len("import sys; ") :]
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, "run", "--config", str(config), env=source_env(source),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+def proc_figures(pid: int) -> dict[str, Any]:
+    """Peak memory and CPU seconds of a running process (Linux /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return {"peak_rss_mb": round(hwm / 1024, 1), "bot_cpu_s": round(cpu, 1)}
+
+
+async def run_remote(
+    members: int, seconds: float, think: float, seed: int, flooding: bool, asyncio_loop: bool, source: Path = HERE
+) -> dict[str, Any]:
+    """Grove in its own process (`grove run`, as in production), talking over 127.0.0.1 to the fake Discord's REST
+    API and gateway, which run here with the simulated members: the bot's process does the bot's work only."""
+    with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
+        path = Path(tmp) / "grove.sqlite3"
+        crowd = people(members)
+        flooder = Person(FIRST_ID - 1, "flooder", payloads.PERMS_ADMIN) if flooding else None
+        await prepare(source, path, members, seed)
+        async with FakeDiscord() as fake:
+            guild = payloads.guild(
+                payloads.GUILD_ID,
+                members=[
+                    payloads.person_member(p, permissions=False) for p in [*crowd, *([flooder] if flooder else [])]
+                ],
+            )
+            fake.channels.update({int(c["id"]): c for c in guild["channels"]})
+            for m in guild["members"]:
+                fake.users[int(m["user"]["id"])] = m["user"]
+                fake.members[(payloads.GUILD_ID, int(m["user"]["id"]))] = m
+            gateway = FakeGateway([guild], fake=fake)
+            await gateway.start()
+            config = Path(tmp) / "config.toml"
+            config.write_text(
+                f'[discord]\napi_base_url = "{fake.api_base}"\ngateway_url = "{gateway.url}"\n'
+                f'dev_guild_id = {payloads.GUILD_ID}\n[database]\npath = "{path}"\n'
+                f"[scheduler]\nprompt_lottery = {10 / 60}\n"  # every 10 s, as the in-process run does it
+                '[logging]\nlevel = "WARNING"\n'
+            )
+            proc = await bot_process(source, config, asyncio_loop)
+            logged: list[str] = []
+
+            async def read() -> None:
+                assert proc.stderr is not None
+                async for line in proc.stderr:
+                    logged.append(line.decode(errors="replace").rstrip())
+
+            reader = asyncio.create_task(read())
+            try:
+                await gateway.wait_identified(timeout=60)
+                await fake.wait_for("PUT", rf"/applications/\d+/guilds/{payloads.GUILD_ID}/commands", timeout=60)
+                await asyncio.sleep(1.0)  # READY handled, the commands synced: the bot is serving
+                load = Load(fake, lambda payload: gateway.dispatch("INTERACTION_CREATE", payload), remote_slash(
+                    fake, payloads.GUILD_ID), seed)  # fmt: skip
+                load.install()
+                elapsed = await crowd_run(load, crowd, seconds, think, seed, flooder)
+                await asyncio.sleep(1.0)  # answers still on their way
+                figures = proc_figures(proc.pid)
+            finally:
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+                    try:
+                        await asyncio.wait_for(proc.wait(), 30)
+                    except TimeoutError:
+                        proc.kill()
+                        await proc.wait()
+                await reader
+                await gateway.close()
+        errors = [line for line in logged if " ERROR " in line or line.startswith("Traceback")]
+        loop_name = "asyncio" if asyncio_loop or importlib.util.find_spec("uvloop") is None else "uvloop"
+        where = "own process" if source == HERE else f"own process, code from {source}"
+        summary = report(load, members, elapsed, errors, {"bot": where, "event_loop": loop_name, **figures})
     print()
     print(json.dumps(summary))
     return summary
@@ -299,11 +493,37 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long members keep acting")
     parser.add_argument("--think", type=float, default=5.0, help="mean think time between steps (exponential), s")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the bot in this process, beside the fake Discord and the members (the older measure)",
+    )
+    parser.add_argument(
+        "--bot-source",
+        type=Path,
+        default=HERE,
+        help="run the bot's process from this checkout of another version (for a same-run comparison)",
+    )
     args = parser.parse_args()
+    if args.in_process and args.bot_source != HERE:
+        parser.error("--bot-source runs the bot in its own process; it cannot be combined with --in-process")
     for members in (int(m) for m in str(args.members).split(",")):
         # the event loop `grove run` would use: uvloop with the [fast] extra, else asyncio's (--asyncio forces it)
         with asyncio.Runner(loop_factory=None if args.asyncio else fast_loop()) as runner:
-            runner.run(run(members, args.seconds, args.think, args.seed, args.flood))
+            if args.in_process:
+                runner.run(run_in_process(members, args.seconds, args.think, args.seed, args.flood))
+            else:
+                runner.run(
+                    run_remote(
+                        members,
+                        args.seconds,
+                        args.think,
+                        args.seed,
+                        args.flood,
+                        args.asyncio,
+                        args.bot_source.resolve(),
+                    )
+                )
 
 
 if __name__ == "__main__":
