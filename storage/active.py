@@ -15,7 +15,7 @@ a unit that rolls back after the model read its uncommitted rows makes the model
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -109,7 +109,20 @@ class ActiveSet:
         self._pairs: dict[tuple[int, str], _Pair] = {}
         self._where: dict[str, tuple[int, str]] = {}  # tree id -> its pair, for the trees a pair holds
         self.seen = 0  # the highest `tree_changes` stamp the model reflects
-        self.version = 0  # moves whenever the model read rows: a unit that rolls back after that must reset it
+        self.version = 0  # moves whenever the model read rows
+        # The connection's count of changed rows (sqlite3's total_changes) when the model last read rows: a unit
+        # that rolls back resets the model only when it read rows after the unit's own writes (`Database`).
+        self.changes: Callable[[], int] = lambda: 0
+        self.read_at = 0
+
+    def _reading(self) -> None:
+        self.version += 1
+        self.read_at = self.changes()
+
+    def read_uncommitted_since(self, version: int, changes: int) -> bool:
+        """Whether the model read rows since `version` after the connection had changed rows since `changes`:
+        rows a rollback may take back."""
+        return self.version != version and self.read_at > changes
 
     def reset(self) -> None:
         """Forget everything: the next use loads again from the database."""
@@ -123,7 +136,7 @@ class ActiveSet:
         top = int(await q._scalar("SELECT coalesce(max(seq), 0) FROM tree_changes") or 0)
         if top == self.seen:
             return
-        self.version += 1
+        self._reading()
         if top < self.seen:  # stamps went backwards (a restored file): nothing known holds
             self.reset()
             self.seen = top
@@ -136,7 +149,7 @@ class ActiveSet:
     async def _pair(self, q: Queries, community: int, lang: str) -> _Pair:
         pair = self._pairs.get((community, lang))
         if pair is None:
-            self.version += 1
+            self._reading()
             pair = self._pairs[(community, lang)] = _Pair()
             rows = await q._all(
                 f"SELECT {_TREE_COLS} FROM trees WHERE community_id = ? AND lang = ?"

@@ -295,14 +295,18 @@ class Database:
         raw = self._conn._conn
         if self._here is None:
             self._here = Repository(InThread(raw), self.active)
+            if self.active is not None:
+                self.active.changes = lambda: raw.total_changes
         return raw, self._here
 
-    def _model_version(self) -> int:
-        return -1 if self.active is None else self.active.version
+    def _model_mark(self, raw: sqlite3.Connection) -> tuple[int, int]:
+        """Where the model and the connection stand before work that may roll back: (model version, rows changed)."""
+        return (-1 if self.active is None else self.active.version), raw.total_changes
 
-    def _forget_model_since(self, version: int) -> None:
-        """Work rolled back after the model read rows in its transaction: the model may hold rows that never were."""
-        if self.active is not None and self.active.version != version:
+    def _forget_model_since(self, mark: tuple[int, int]) -> None:
+        """Work rolled back after the model read rows the same work had written: the model may hold rows that never
+        were. (A unit refused before it wrote, as most refusals are, keeps the model: it read committed rows.)"""
+        if self.active is not None and self.active.read_uncommitted_since(*mark):
             self.active.reset()
 
     def _read_here(self, unit: Unit[T], deadline: float) -> T:
@@ -339,12 +343,12 @@ class Database:
                 raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         alone = len(group) == 1
         outcomes: list[tuple[bool, Any]] = []
-        start = self._model_version()
+        start = self._model_mark(raw)
         try:
             for w in group:
                 if not alone:
                     raw.execute("SAVEPOINT unit")
-                before = self._model_version()
+                before = self._model_mark(raw)
                 try:
                     value = _drive(w.unit(repo))
                 except Exception as exc:

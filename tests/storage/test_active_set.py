@@ -276,3 +276,17 @@ async def test_a_skipped_ranking_task_without_its_opt_out_still_excludes_the_mem
         assert model == sql
     sql, _ = await both(db, users[9], "en", clock.now())
     assert sql.rankings == [] and (await both(db, users[5], "en", clock.now()))[0].rankings != []
+
+
+async def test_a_refusal_before_any_write_keeps_the_model(driver, engine, db, users):
+    """Most refusals (no task of that kind, too many open tasks) come before the unit writes: the model read only
+    committed rows and stays loaded (a reset per refusal once cost half the bot's CPU under load)."""
+    await driver.growing_tree(users[0])
+    await engine.availability(users[1], "en")
+    assert db.active is not None
+    held = await engine.next_task(users[2], "en", TaskType.ASSISTANT_REPLY)
+    for _ in range(3):
+        await engine.touch_task(held.id, users[2])  # a write: the next hand-out reloads that tree
+        with pytest.raises(errors.NoTaskAvailable):
+            await engine.next_task(users[1], "en", TaskType.RANK_ASSISTANT_REPLIES)
+        assert db.active._pairs, "the refused hand-out made the model forget everything"
