@@ -3,11 +3,13 @@
     python -m benchmarks.discord                              # 500 members for 60 s
     python -m benchmarks.discord --members 50 --seconds 10 --think 1
     python -m benchmarks.discord --members 500,1000,2000 --flood  # plus one admin hammering /stats and exports
+    python -m benchmarks.discord --members 2000 --bot-source /tmp/old  # another checkout's bot, to compare
 
-Each member waits an exponential think time (mean --think s), then takes one step on its current card: no card,
-`/task` of a random type; a writing card, Write → modal → Submit; a quick review, "Looks fine"; a full review,
-Skip; a ranking, "All bad" or Skip. Every interaction is timed from its INTERACTION_CREATE to the callback POST
-the fake receives.
+Grove runs as `grove run` in its own process, talking over 127.0.0.1 to the fake Discord's REST API and gateway,
+which run here with the members (`--in-process`: the bot in this process too, the older measure). Each member waits
+an exponential think time (mean --think s), then takes one step on its current card: no card, `/task` of a random
+type; a writing card, Write → modal → Submit; a quick review, "Looks fine"; a full review, Skip; a ranking,
+"All bad" or Skip. Every interaction is timed from its INTERACTION_CREATE to the callback POST the fake receives.
 Prints a table per interaction kind, then one JSON line with the headline figures.
 """
 
@@ -381,14 +383,15 @@ FIRST_ID = 100_000_000_000_000_000  # the first simulated member's Discord id
 
 
 def source_env(source: Path) -> dict[str, str]:
-    """The environment of a process running the bot's code from `source` (ahead of the installed checkout)."""
+    """The environment of a process running the bot's code from `source` (ahead of the installed checkout; the
+    process also starts in `source`, since `python -c` puts its working directory first on the path)."""
     return {**os.environ, "PYTHONPATH": str(source), "DISCORD_TOKEN": "bench-token"}
 
 
 async def prepare(source: Path, path: Path, members: int, seed: int) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", PREPARE, str(path), str(seed), str(members), str(FIRST_ID), env=source_env(source),
-        stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-c", PREPARE, str(path), str(seed), str(members), str(FIRST_ID),
+        env=source_env(source), cwd=source, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await proc.communicate()
     if proc.returncode:
@@ -401,7 +404,7 @@ async def bot_process(source: Path, config: Path, asyncio_loop: bool) -> asyncio
     if asyncio_loop:
         code = "import sys; sys.modules['uvloop'] = None; " + code[len("import sys; ") :]
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, "run", "--config", str(config), env=source_env(source),
+        sys.executable, "-c", code, "run", "--config", str(config), env=source_env(source), cwd=source,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 

@@ -33,13 +33,19 @@ def test_export_benchmark_runs_at_a_tiny_size(capsys):
     assert capsys.readouterr().out.strip().startswith("{")
 
 
-async def test_discord_benchmark_runs_at_a_tiny_size(capsys):
-    from benchmarks.discord import run as run_discord
+@pytest.mark.parametrize("where", ["own process", "in process"])
+async def test_discord_benchmark_runs_at_a_tiny_size(capsys, where):
+    """By default the bot runs as `grove run` in its own process over the fake's REST API and gateway."""
+    from benchmarks.discord import run_in_process, run_remote
 
-    summary = await run_discord(members=5, seconds=2.0, think=0.2, seed=1)
+    if where == "own process":
+        summary = await run_remote(members=5, seconds=2.0, think=0.2, seed=1, flooding=False, asyncio_loop=True)
+        assert summary["bot_cpu_s"] > 0
+    else:
+        summary = await run_in_process(members=5, seconds=2.0, think=0.2, seed=1, flooding=False)
     out = capsys.readouterr().out
     assert "slash_task" in out
-    assert summary["members"] == 5
+    assert summary["members"] == 5 and summary["bot"].startswith(where)
     assert summary["interactions"] > 5
     assert summary["errors"] == 0
     assert summary["first_response_p99_ms"] >= summary["first_response_p50_ms"] > 0
@@ -50,9 +56,9 @@ async def test_discord_benchmark_runs_at_a_tiny_size(capsys):
 
 async def test_discord_benchmark_floods_at_a_tiny_size(capsys):
     """`--flood`: one admin hammering /stats and /config export is slowed down by the gate; nothing errors."""
-    from benchmarks.discord import run as run_discord
+    from benchmarks.discord import run_remote
 
-    summary = await run_discord(members=5, seconds=8.0, think=0.5, seed=1, flooding=True)
+    summary = await run_remote(members=5, seconds=8.0, think=0.5, seed=1, flooding=True, asyncio_loop=True)
     out = capsys.readouterr().out
     assert "flood_stats" in out and summary["errors"] == 0
     limit = 20  # [discord] member_interactions_per_window, per 10 s
