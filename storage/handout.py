@@ -41,9 +41,9 @@ def _reviewable(required: str) -> str:
 # Every part starts from the `trees` rows of one language and state, so its cost follows the active trees.
 # The rows come unordered; hand_out_snapshot sorts each kind by id, so a seed picks the same task on the same data.
 USER_SQL = f"""
-SELECT 'user', NULL, NULL, NULL, NULL,
-       u.enabled AND NOT EXISTS (SELECT 1 FROM community_bans b WHERE b.community_id = :community
-                                 AND b.user_id = u.id), u.deleted,
+SELECT 'user', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS INTEGER),
+       CASE WHEN u.enabled = 1 AND NOT EXISTS (SELECT 1 FROM community_bans b WHERE b.community_id = :community
+                                 AND b.user_id = u.id) THEN 1 ELSE 0 END, u.deleted,
        (SELECT count(*) FROM tasks k WHERE k.user_id = u.id AND k.status = 'pending'
             AND (k.created_at >= :pending_since OR (k.target_id IS NOT NULL AND {LIVE})))
   FROM users u WHERE u.id = :user"""

@@ -13,7 +13,8 @@ from typing import Any
 from storage.sql import Queries
 
 _MINE = """m.user_id = :user AND (:community IS NULL OR t.community_id = :community)
-           AND (:deleted OR m.deleted = 0) AND (:roots IS NULL OR (m.parent_id IS NULL) = :roots)"""
+           AND (:deleted = 1 OR m.deleted = 0)
+           AND (:roots IS NULL OR (CASE WHEN m.parent_id IS NULL THEN 1 ELSE 0 END) = :roots)"""
 
 
 class HistoryQueries(Queries):

@@ -116,7 +116,7 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
                                         ELSE min(t.max_children_count, {int(p["num_prompter_replies"])}) END
             FROM messages p JOIN messages c ON c.parent_id = p.id JOIN trees t ON t.id = p.tree_id
             WHERE t.origin IS NULL AND c.deleted = 0 AND c.review_result IS NOT 0
-            GROUP BY p.id
+            GROUP BY p.id, t.id
             HAVING count(*) > CASE WHEN p.role = 'prompter' THEN t.max_children_count
                                    ELSE min(t.max_children_count, {int(p["num_prompter_replies"])}) END""",
         "message {0}: {1} live replies, more than the {2} allowed",
@@ -132,16 +132,18 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
     )
     out += await _lines(
         conn,
-        """SELECT m.id, m.ranking_count,
-                  (SELECT count(*) FROM rankings r, json_each(r.ranked_ids) j
-                   WHERE r.parent_id = m.parent_id AND j.value = m.id) AS n
-           FROM messages m JOIN trees t ON t.id = m.tree_id
-           WHERE m.parent_id IS NOT NULL AND t.origin IS NULL AND m.ranking_count != n""",
+        """SELECT id, ranking_count, n FROM (
+               SELECT m.id, m.ranking_count,
+                      (SELECT count(*) FROM rankings r, json_each(r.ranked_ids) j
+                       WHERE r.parent_id = m.parent_id AND j.value = m.id) AS n
+               FROM messages m JOIN trees t ON t.id = m.tree_id
+               WHERE m.parent_id IS NOT NULL AND t.origin IS NULL) counted
+           WHERE ranking_count != n""",
         "message {0}: ranking_count {1} but it appears in {2} rankings",
     )
     rows = await conn.execute_fetchall(
         """SELECT m.id, m.emojis, (SELECT json_group_object(emoji, n) FROM
-                (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = m.id GROUP BY emoji))
+                (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = m.id GROUP BY emoji) c)
            FROM messages m JOIN trees t ON t.id = m.tree_id
            WHERE t.origin IS NULL  -- imported counts come without the members' rows
              AND (m.emojis != '{}' OR EXISTS (SELECT 1 FROM message_emojis e WHERE e.message_id = m.id))"""
@@ -176,7 +178,7 @@ async def find_violations(conn: aiosqlite.Connection, p: dict[str, Any]) -> list
             JOIN messages p ON p.id = c.parent_id AND p.deleted = 0
             LEFT JOIN rankings r ON r.parent_id = c.parent_id
             WHERE t.state = 'ready_for_export' AND t.origin IS NULL
-            GROUP BY c.parent_id HAVING count(DISTINCT c.id) > 1 AND count(DISTINCT r.task_id) < :need""",
+            GROUP BY c.parent_id, t.id HAVING count(DISTINCT c.id) > 1 AND count(DISTINCT r.task_id) < :need""",
         "message {0}: tree {1} is exported with only {2} rankings of its replies",
         {"need": p["num_required_rankings"]},
     )
@@ -243,7 +245,7 @@ async def find_stuck_trees(conn: aiosqlite.Connection, p: dict[str, Any]) -> lis
            FROM trees t WHERE t.state = 'growing' AND t.active = 1"""
     out += await _lines(
         conn,
-        f"""SELECT id, accepted, goal_tree_size FROM ({sizes})
+        f"""SELECT id, accepted, goal_tree_size FROM ({sizes}) s
             WHERE awaiting = 0 AND accepted >= goal_tree_size""",
         "tree {0}: stuck in growing: {1} accepted messages reach its goal of {2} and none awaits review, "
         "yet it was not moved to ranking",

@@ -150,7 +150,7 @@ class Repository(MessageWrites, TaskWrites):
     ) -> None:
         await self._run(
             """UPDATE trees SET state = ?, active = ?, state_changed_at = ?, halted_from = ?,
-                   won_prompt_lottery_at = CASE WHEN ? AND won_prompt_lottery_at IS NULL THEN ?
+                   won_prompt_lottery_at = CASE WHEN ? = 1 AND won_prompt_lottery_at IS NULL THEN ?
                                                 ELSE won_prompt_lottery_at END
                WHERE id = ?""",
             (state, int(active), now, halted_from, int(stamp_lottery), now, tree_id),

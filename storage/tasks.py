@@ -402,7 +402,7 @@ class TaskWrites(Queries):
             """UPDATE messages SET emojis = coalesce(
                    (SELECT json_group_object(emoji, n) FROM
                        (SELECT emoji, count(*) AS n FROM message_emojis e WHERE e.message_id = messages.id
-                        GROUP BY emoji ORDER BY emoji)), '{}')
+                        GROUP BY emoji ORDER BY emoji) c), '{}')
                WHERE id = ?""",
             [(i,) for i in message_ids],
         )

@@ -17,13 +17,37 @@ from tests.discord_env import Env
 from tests.driver import Driver, member
 from tests.fakes import DiscordErrorLog, FakeDiscord
 from tests.fakes.discord_api import mention_leaks
+from tests.pg_server import pg_server, pg_url  # noqa: F401  (fixtures)
 
 
-@pytest.fixture
-async def db() -> AsyncIterator[Database]:
-    database = await Database.open(":memory:")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """The engine's database: SQLite in memory, and (for the engine and storage suites) a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        database = await Database.open(":memory:")
+    else:
+        from storage.pg.database import PgDatabase
+
+        database = await PgDatabase.open(request.getfixturevalue("pg_url"))  # type: ignore[assignment]
     yield database
     await database.close()
+
+
+BOTH_BACKENDS = ("tests/engine/", "tests/storage/")  # the suites that run on PostgreSQL too (issue 19)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `db` fixture's PostgreSQL half runs for the engine and storage suites only."""
+    root = str(config.rootpath)
+    keep = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db") == "postgresql":
+            where = str(item.path)[len(root) + 1 :]
+            if not where.startswith(BOTH_BACKENDS):
+                continue
+        keep.append(item)
+    items[:] = keep
 
 
 @pytest.fixture

@@ -22,6 +22,15 @@ from storage.database import Database
 from storage.handout import HandOutSnapshot
 from tests.driver import Driver, fill_labels, member, ranking_tree
 
+
+@pytest.fixture
+async def db():
+    """The in-memory model is SQLite's (on PostgreSQL the hand-out reads its snapshot with SQL): SQLite only."""
+    database = await Database.open(":memory:")
+    yield database
+    await database.close()
+
+
 LANGS = ("en", "de")
 ROLES = (("assistant",), ("assistant", "prompter"))
 
