@@ -21,7 +21,7 @@ from engine.events import Event
 from engine.guilds import GuildSettings
 from engine.stats import Stats
 from engine.types import DEFAULT_COMMUNITY
-from storage.database import Database
+from storage.store import Store, open_store
 
 log = logging.getLogger("grove")
 
@@ -50,7 +50,7 @@ def point_at(config: GroveConfig) -> None:
 class Grove(commands.Bot):
     """One process: Discord front-end, engine, SQLite and the scheduled jobs."""
 
-    db: Database
+    db: Store
     engine: Engine
     settings: GuildSettings
     stats: Stats
@@ -69,16 +69,20 @@ class Grove(commands.Bot):
         start_jobs: bool = True,
         extensions: tuple[str, ...] = EXTENSIONS,
         serving: bool = True,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         """`serving`: False for a process that only registers commands (`grove sync`), which may run beside the
-        serving bot and must not write as it does (the start-up reconciliation)."""
+        serving bot and must not write as it does (the start-up reconciliation). `shard`: (shard id, shard count)
+        when this process serves one shard of the bot's servers (`grove run --shard-ids`, PostgreSQL)."""
         intents = discord.Intents.default()  # guilds and reactions; Grove never reads message content
+        sharding: dict[str, int] = {} if shard is None else {"shard_id": shard[0], "shard_count": shard[1]}
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
+            **sharding,  # type: ignore[arg-type]
         )
         self.config = config
         self.clock = clock or SystemClock()
@@ -127,7 +131,7 @@ class Grove(commands.Bot):
         self._gate_watch = asyncio.get_running_loop().create_task(
             self.gate.watch(lambda: self.db.take_queue_wait() if self._opened else 0.0), name="grove-gate-watch"
         )
-        self.db = await Database.open(self.config.database.path, synchronous=self.config.database.synchronous)
+        self.db = await open_store(self.config.database.target, synchronous=self.config.database.synchronous)
         self._opened = True
         self.engine = Engine(self.db, self.config.engine, clock=self.clock, rng=self._rng)
         self.engine.subscribe(self.publish)

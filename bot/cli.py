@@ -31,6 +31,7 @@ from engine.lang import normalize_lang
 from engine.stats import Stats
 from engine.types import TreeState
 from storage.database import Database
+from storage.store import Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = sub.add_parser("run", help="run the Discord bot (token from the DISCORD_TOKEN environment variable)")
     run.add_argument("--config", type=Path, default=None, help="config file (default: ./config.toml if present)")
+    run.add_argument(
+        "--shard-ids",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="ID",
+        help="the Discord shard this process serves (one per process; needs [database] url: PostgreSQL)",
+    )
+    run.add_argument("--shard-count", type=int, default=None, help="how many shards the bot has in all")
     syn = sub.add_parser("sync", help="register the slash commands with Discord (globally, or in one guild)")
     syn.add_argument("--config", type=Path, default=None, help="config file (default: ./config.toml if present)")
     syn.add_argument("--guild", type=int, default=None, help="a guild id: commands appear there at once")
@@ -162,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot import runner
 
-            return runner.run(args.config)
+            return runner.run(args.config, args.shard_ids, args.shard_count)
         if args.command == "sync":
             from bot import runner
 
@@ -358,7 +368,7 @@ async def _stats(path: Path, lang: str | None, as_json: bool) -> int:
 
 
 async def run_simulation(
-    db: Database,
+    db: Store,
     *,
     users: int,
     trees: int,

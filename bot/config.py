@@ -74,6 +74,9 @@ class DatabaseSettings(_Section):
     # "full": an acknowledged contribution is on disk before the member is told (survives a power cut);
     # "normal": it survives a crash of the process only, and each commit skips a disk sync.
     synchronous: Literal["full", "normal"] = "full"
+    # PostgreSQL instead of the SQLite file, for several bot processes on one dataset (`grove run --shard-ids`);
+    # needs the [postgresql] extra. None: the SQLite file at `path`.
+    url: str | None = None
 
     @field_validator("path")
     @classmethod
@@ -81,6 +84,18 @@ class DatabaseSettings(_Section):
         if str(v) in ("", "."):
             raise ValueError("must name a file")
         return v
+
+    @field_validator("url")
+    @classmethod
+    def _postgres(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL (postgresql://user@host/database); leave it out for SQLite")
+        return v
+
+    @property
+    def target(self) -> str:
+        """What `storage.store.open_store` opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.url if self.url is not None else str(self.path)
 
 
 class SchedulerSettings(_Section):
@@ -170,9 +185,8 @@ def load_config(path: Path | None) -> GroveConfig:
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     if not Path(config.database.path).is_absolute():
-        config = config.model_copy(
-            update={"database": DatabaseSettings(path=Path(path).resolve().parent / config.database.path)}
-        )
+        database = config.database.model_copy(update={"path": Path(path).resolve().parent / config.database.path})
+        config = config.model_copy(update={"database": database})
     return config
 
 

@@ -52,11 +52,36 @@ def fast_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def run(config_path: Path | None) -> int:
+def shard_of(config: GroveConfig, ids: list[int] | None, count: int | None) -> tuple[int, int] | str | None:
+    """(shard id, shard count) for `grove run --shard-ids ID --shard-count N`, None unsharded, or why not."""
+    if ids is None and count is None:
+        return None
+    if ids is None or count is None:
+        return "--shard-ids and --shard-count go together"
+    if len(ids) != 1:
+        return "one shard per process: start one `grove run --shard-ids ID` for each shard"
+    if count < 1 or not 0 <= ids[0] < count:
+        return f"shard id {ids[0]} is not one of the {count} shards (0 to {count - 1})"
+    if config.database.url is None:
+        return (
+            "several bot processes need a database they can share: set [database] url to a PostgreSQL database "
+            "(a SQLite file serves one process)"
+        )
+    return ids[0], count
+
+
+def run(config_path: Path | None, shard_ids: list[int] | None = None, shard_count: int | None = None) -> int:
     prepared = _prepare(config_path)
     if isinstance(prepared, int):
         return prepared
     config, token = prepared
+    shard = shard_of(config, shard_ids, shard_count)
+    if isinstance(shard, str):
+        print(f"grove: {shard}", file=sys.stderr)
+        return 2
+    if config.database.url is not None:  # PostgreSQL: processes share it; writers take its write lock in turn
+        with asyncio.Runner(loop_factory=fast_loop()) as runner:
+            return runner.run(serve(config, token, shard=shard))
     refusal = preflight(config.database.path)
     if refusal is not None:
         print(f"grove: {refusal}", file=sys.stderr)
@@ -70,9 +95,9 @@ def run(config_path: Path | None) -> int:
         return 2
 
 
-async def serve(config: GroveConfig, token: str, bot: Grove | None = None) -> int:
+async def serve(config: GroveConfig, token: str, bot: Grove | None = None, shard: tuple[int, int] | None = None) -> int:
     """Run until Discord closes the connection or SIGINT/SIGTERM arrives; then shut down in order."""
-    bot = bot or Grove(config)
+    bot = bot or Grove(config, shard=shard)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -34,7 +34,7 @@ from bot.config import SchedulerSettings
 from engine.clock import Clock
 from engine.engine import Engine
 from engine.stats import Stats, TimeFrame
-from storage.database import Database
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ SKIPPED = object()  # JobRunner.run's result when the job was already running
 class JobRunner:
     """Runs jobs one instance per job at a time and records each success in `job_runs`."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Store, clock: Clock) -> None:
         self._db = db
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
@@ -135,16 +135,21 @@ class JobRunner:
             return SKIPPED
         async with lock:
             started = self._clock.now()
-            try:
-                result = await job.run()
-                async with self._db.transaction() as repo:
-                    await repo.jobs.record_run(job.id, started, self._clock.now())
-            except (Exception, asyncio.CancelledError) as exc:
-                if not self._stopping:
-                    raise
-                log.info("scheduled job %s was cut short by the shutdown (%r); it catches up later", job.id, exc)
-                return SKIPPED
-            return result
+            # With several bot processes on one database (PostgreSQL), one of them runs each tick of a job.
+            async with self._db.job_claim(job.id, started, job.minutes * 60) as mine:
+                if not mine:
+                    log.info("scheduled job %s ran in another process this interval; this trigger is skipped", job.id)
+                    return SKIPPED
+                try:
+                    result = await job.run()
+                    async with self._db.transaction() as repo:
+                        await repo.jobs.record_run(job.id, started, self._clock.now())
+                except (Exception, asyncio.CancelledError) as exc:
+                    if not self._stopping:
+                        raise
+                    log.info("scheduled job %s was cut short by the shutdown (%r); it catches up later", job.id, exc)
+                    return SKIPPED
+                return result
 
     async def last_runs(self) -> dict[str, float]:
         async with self._db.read() as repo:

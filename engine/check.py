@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from engine import policy
 from engine.config import EngineConfig
-from storage.database import Database
+from storage.store import Store
 
 
-async def check_database(db: Database, cfg: EngineConfig | None = None) -> list[str]:
+async def check_database(db: Store, cfg: EngineConfig | None = None) -> list[str]:
     """Every violation found, one line each; an empty list means the database is sound.
 
     `cfg` holds the thresholds the database was run with (review counts, rankings required, ranked roles); the

@@ -32,8 +32,8 @@ from engine.ranking import ranked_pairs
 from engine.records import MessageRow, UserRow
 from engine.step import Ranker, Step
 from engine.types import Availability, Emoji, EmojiOp, SubmitResult, Task, TaskType, TreeState
-from storage.database import Database
 from storage.repository import Repository
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class TreeStatus:
 class Engine:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         config: EngineConfig | None = None,
         *,
         clock: Clock | None = None,

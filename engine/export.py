@@ -45,7 +45,8 @@ from engine.oasst import (
 )
 from engine.sink import Sink
 from engine.types import TreeState
-from storage.database import MEMORY, Database
+from storage.database import MEMORY
+from storage.store import Store, open_store
 
 __all__ = [
     "EmojiEvent",
@@ -128,7 +129,7 @@ class ExportResult:
 
 
 async def export(
-    db: Database,
+    db: Store,
     out: Path,
     options: ExportOptions = ExportOptions(),
     *,
@@ -156,7 +157,7 @@ def export_file(database: str | os.PathLike[str], out: Path, options: ExportOpti
     connection go on serving members meanwhile)."""
 
     async def run() -> ExportResult:
-        db = await Database.open(database, migrate=False, cache_mib=EXPORT_CACHE_MIB)
+        db = await open_store(database, migrate=False, cache_mib=EXPORT_CACHE_MIB)
         try:
             return await export(db, out, options)
         finally:
@@ -165,7 +166,7 @@ def export_file(database: str | os.PathLike[str], out: Path, options: ExportOpti
     return asyncio.run(run())
 
 
-async def find_member(db: Database, ident: str) -> int | None:
+async def find_member(db: Store, ident: str) -> int | None:
     """A member by front-end username (e.g. a Discord id), internal id, or the id exports give them."""
     async with db.read() as repo:
         user = await repo.user_by_id_or_name(ident)
@@ -188,7 +189,7 @@ class _Page:
     rankings: str
 
 
-async def _read_page(db: Database, options: ExportOptions, after: str, upto: str | None = None) -> _Page | None:
+async def _read_page(db: Store, options: ExportOptions, after: str, upto: str | None = None) -> _Page | None:
     """The next page of trees after `after` (up to `upto`) with all the export needs of them: one statement."""
     async with db.read() as repo:
         trees, messages, labels, emojis, rankings = await repo.exports.page(
@@ -205,7 +206,7 @@ async def _read_page(db: Database, options: ExportOptions, after: str, upto: str
     return _Page(page, messages, labels, emojis, rankings) if page else None
 
 
-async def _export_in_parallel(db: Database, sink: Sink, result: ExportResult, options: ExportOptions) -> None:
+async def _export_in_parallel(db: Store, sink: Sink, result: ExportResult, options: ExportOptions) -> None:
     """Up to `options.jobs` worker processes each export a range of tree ids (equal numbers of trees) to a part file of
     their own, with their own connection; the parts are then written out in id order, so the file holds exactly
     what one process would have written."""
@@ -245,7 +246,7 @@ def _export_part(
     the end)."""
 
     async def run() -> tuple[int, int, int, list[str]]:
-        db = await Database.open(database, migrate=False, cache_mib=EXPORT_CACHE_MIB)
+        db = await open_store(database, migrate=False, cache_mib=EXPORT_CACHE_MIB)
         try:
             seed = await db.run(lambda repo: repo.exports.member_seed(), write=False)
             result = ExportResult(path=Path(part))
@@ -259,7 +260,7 @@ def _export_part(
 
 
 async def _export_trees(
-    db: Database,
+    db: Store,
     sink: Sink,
     w: _Writer,
     result: ExportResult,
@@ -319,7 +320,7 @@ async def _export_trees(
         await ahead  # a read never stops half way: its transaction ends before the export returns
 
 
-async def _export_user(db: Database, sink: Sink, w: _Writer, result: ExportResult) -> None:
+async def _export_user(db: Store, sink: Sink, w: _Writer, result: ExportResult) -> None:
     options = w.options
     assert options.user is not None
     after = ""
@@ -357,7 +358,7 @@ def _joined(arrays: list[str]) -> list[list[Any]]:
     return [item for text in arrays for item in _loads(text)]
 
 
-async def _export_loose(db: Database, sink: Sink, w: _Writer, result: ExportResult) -> None:
+async def _export_loose(db: Store, sink: Sink, w: _Writer, result: ExportResult) -> None:
     """Messages imported without their tree: written back as they came, if the message filters keep them."""
     options = w.options
     after = 0
@@ -430,7 +431,7 @@ class _Writer:
 
     # members
 
-    async def meet(self, db: Database, user_ids: list[int]) -> None:
+    async def meet(self, db: Store, user_ids: list[int]) -> None:
         """Learn the members named by a page that this export has not met yet: their exported id, and whether
         they left the dataset (as of the first page that names them)."""
         new = sorted(set(user_ids) - self._members.keys())

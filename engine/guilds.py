@@ -13,8 +13,8 @@ from typing import Any
 from engine import errors
 from engine.clock import Clock, SystemClock
 from engine.lang import normalize_lang
-from storage.database import Database
 from storage.repository import Repository
+from storage.store import Store
 
 FALLBACK_LANG = "en"
 
@@ -108,7 +108,7 @@ def collected_language(client: str | None, collected: frozenset[str]) -> str | N
 
 
 class GuildSettings:
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+    def __init__(self, db: Store, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         # Read once per server, then kept: every change of a server's settings goes through this object (its

@@ -36,8 +36,8 @@ from engine.oasst import (
     timestamp_of,
 )
 from engine.types import DEFAULT_COMMUNITY, TreeState, is_active_state
-from storage.database import Database
 from storage.imports import ImportWrites
+from storage.store import Store
 
 IMPORT_STATES = (TreeState.BACKLOG_RANKING, TreeState.READY_FOR_EXPORT)  # what `state=` may force
 BATCH = 200  # trees per transaction (unless strict: then the whole file is one)
@@ -91,7 +91,7 @@ _Line = _Tree | _Loose
 
 
 async def import_trees(
-    db: Database,
+    db: Store,
     path: Path,
     *,
     state: TreeState | None = None,
@@ -254,7 +254,7 @@ def _normalised(raw: dict[str, Any]) -> dict[str, Any]:
 
 class _Importer:
     def __init__(
-        self, db: Database, path: Path, state: TreeState | None, cfg: EngineConfig, now: float, community: int
+        self, db: Store, path: Path, state: TreeState | None, cfg: EngineConfig, now: float, community: int
     ) -> None:
         self.db = db
         self.community = community

@@ -13,8 +13,8 @@ from engine.clock import Clock, SystemClock
 from engine.oasst import IMPORTED_AUTH
 from engine.privacy import REMOVED_AUTH
 from engine.types import DEFAULT_COMMUNITY
-from storage.database import Database
 from storage.stats import STAT_COUNTERS, StatsQueries
+from storage.store import Store
 
 
 class TimeFrame(StrEnum):
@@ -163,7 +163,7 @@ def _per_member(counters: dict[Key, dict[str, int]]) -> dict[int, dict[str, int]
 
 
 class Stats:
-    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+    def __init__(self, db: Store, *, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
 

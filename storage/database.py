@@ -401,6 +401,17 @@ class Database:
         if self._conn.in_transaction:
             await self._conn.execute("ROLLBACK")
 
+    @asynccontextmanager
+    async def job_claim(self, job_id: str, now: float, interval: float) -> AsyncIterator[bool]:
+        """Whether this process runs scheduled job `job_id` now: always, as the only process on the file (see
+        `PgDatabase.job_claim` for several)."""
+        yield True
+
+    @property
+    def shared(self) -> bool:
+        """One bot process per SQLite file (bot/guard.py): nobody else writes as the bot."""
+        return False
+
     def read(self) -> AbstractAsyncContextManager[Repository]:
         """A read-only unit of work (a consistent snapshot; never writes)."""
         return self.transaction(write=False)

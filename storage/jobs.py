@@ -25,7 +25,7 @@ class JobRuns(Queries):
         await self._run(
             """INSERT INTO job_runs (job_id, last_run, finished_at) VALUES (?, ?, ?)
                ON CONFLICT (job_id) DO UPDATE SET last_run = excluded.last_run,
-                   finished_at = excluded.finished_at, runs = runs + 1""",
+                   finished_at = excluded.finished_at, runs = job_runs.runs + 1""",
             (job_id, started, finished),
         )
 

@@ -45,10 +45,6 @@ SCHEMA_VERSION = 10  # the SQLite migration the PostgreSQL schema matches (stora
 WRITE_LOCK = 0x67726F76  # the advisory lock every writer holds for its transaction ("grov")
 
 
-def is_postgres_url(value: str) -> bool:
-    return value.startswith(("postgresql://", "postgres://"))
-
-
 class Row(tuple):  # type: ignore[type-arg]
     """A result row readable by position and by column name, as sqlite3.Row is."""
 
@@ -406,6 +402,39 @@ class PgDatabase:
                 except psycopg.Error as exc:
                     await asyncio.shield(self._call(self._end_open_transaction_here))
                     raise _domain(exc) from exc
+
+    @asynccontextmanager
+    async def job_claim(self, job_id: str, now: float, interval: float) -> AsyncIterator[bool]:
+        """Whether this process runs scheduled job `job_id` now. Every process on the database schedules every job;
+        the one that gets the job's advisory lock first, at a time when no process has run the job for half an
+        interval, runs it, holding the lock until it has recorded the run. The others skip that tick: a job runs
+        once per interval across processes, with no leader to elect or lose."""
+        async with self._lock:
+            mine = bool(await self._call(self._claim_here, job_id, now - interval / 2))
+        try:
+            yield mine
+        finally:
+            if mine:
+                async with self._lock:
+                    await self._call(self._unclaim_here, job_id)
+
+    def _claim_here(self, job_id: str, ran_since: float) -> bool:
+        got = self._here.fetchall_now(f"SELECT pg_try_advisory_lock({WRITE_LOCK}, hashtext(?))", (job_id,))[0][0]
+        if not got:
+            return False
+        last = self._here.fetchall_now("SELECT last_run FROM job_runs WHERE job_id = ?", (job_id,))
+        if last and float(last[0][0]) > ran_since:  # another process ran it this interval
+            self._unclaim_here(job_id)
+            return False
+        return True
+
+    def _unclaim_here(self, job_id: str) -> None:
+        self._here.fetchall_now(f"SELECT pg_advisory_unlock({WRITE_LOCK}, hashtext(?))", (job_id,))
+
+    @property
+    def shared(self) -> bool:
+        """Several bot processes may serve one PostgreSQL database (`grove run --shard-ids`)."""
+        return True
 
     def read(self) -> AbstractAsyncContextManager[Repository]:
         return self.transaction(write=False)
