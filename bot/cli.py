@@ -162,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     st.add_argument("--lang", type=_lang, default=None, help="only this language")
     st.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
+    mig = sub.add_parser("migrate", help="copy a SQLite database into an empty PostgreSQL database")
+    mig.add_argument("--from", dest="source", required=True, help="sqlite:PATH, the database to copy (only read)")
+    mig.add_argument("--to", dest="target", required=True, help="postgresql://user@host/database (must be empty)")
+
     demo = sub.add_parser("demo", help="see Grove work without Discord: a simulated community in a fresh folder")
     demo.add_argument("--dir", type=Path, default=None, help="folder to create (default: a new grove-demo-* folder)")
     demo.add_argument("--trees", type=_positive, default=5, help="trees to carry to export (default 5)")
@@ -215,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(datasets.communities_command(args))
         if args.command == "stats":
             return asyncio.run(_stats(args.db, args.lang, args.json))
+        if args.command == "migrate":
+            return datasets.migrate_command(args.source, args.target)
         if args.command == "demo":
             return asyncio.run(_demo(args.dir, args.trees, args.seed))
     except KeyboardInterrupt:

@@ -190,3 +190,38 @@ async def communities_command(args: argparse.Namespace) -> int:
         return 0
     finally:
         await db.close()
+
+
+def migrate_command(source: str, target: str) -> int:
+    """`grove migrate --from sqlite:PATH --to postgresql://…` (storage/pg/migrate.py)."""
+    if not source.startswith("sqlite:"):
+        print("grove migrate: --from must be sqlite:PATH (the SQLite database to copy)", file=sys.stderr)
+        return 2
+    if not target.startswith(("postgresql://", "postgres://")):
+        print("grove migrate: --to must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    try:
+        from storage.pg.migrate import MigrateError, copy
+    except ImportError:
+        print('grove migrate: PostgreSQL needs the [postgresql] extra: pip install -e ".[postgresql]"', file=sys.stderr)
+        return 2
+    try:
+        counts = copy(Path(source.removeprefix("sqlite:")), target)
+    except MigrateError as exc:
+        print(f"grove migrate: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # the PostgreSQL server refused the connection, or a newer schema
+        print(f"grove migrate: {exc}", file=sys.stderr)
+        return 2
+    for table, n in counts.items():
+        if n:
+            print(f"{table}: {n} rows")
+    print(f"copied {sum(counts.values())} rows into {_without_password(target)}; nothing was left out")
+    return 0
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may be printed: user@host/database, never a password."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':', 1)[0]}{at}{place}" if at else url
