@@ -2,6 +2,10 @@
 
     python -m benchmarks.engine                      # 10,000 and 200,000 messages
     python -m benchmarks.engine --messages 5000 --ops 200
+    python -m benchmarks.engine --database-url postgresql://user@host/grove   # the same on PostgreSQL
+
+On PostgreSQL each size's database is built in SQLite, then copied (`grove migrate`) into a database named
+grove_bench_<size> on the URL's server, created afresh (the URL's own database is only used to create it).
 
 Prints a table per size, then one JSON line with the headline figures.
 """
@@ -23,15 +27,15 @@ import numpy as np
 from benchmarks.bulk import BulkSpec, build
 from engine import Engine, EngineConfig, FakeClock, errors
 from engine.types import LABEL_TYPES, RANKING_TYPES, TaskKind
-from storage.database import Database
+from storage.store import Store, open_store
 
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q)) if values else float("nan")
 
 
-async def measure(path: Path, spec: BulkSpec, ops: int, seed: int, model: bool = True) -> dict[str, list[float]]:
-    db = await Database.open(path, active_set=model)
+async def measure(path: Path | str, spec: BulkSpec, ops: int, seed: int, model: bool = True) -> dict[str, list[float]]:
+    db: Store = await open_store(path, active_set=model)
     async with db.read() as repo:
         latest = await repo.latest_time()
     clock = FakeClock((latest or spec.start) + 60.0)
@@ -106,8 +110,27 @@ def report(messages: int, build_s: float, counts: dict[str, int], times: dict[st
     }
 
 
+def on_postgres(url: str, path: Path, n: int) -> str:
+    """The SQLite database at `path` copied into a fresh PostgreSQL database grove_bench_<n>; its URL."""
+    import psycopg
+
+    from storage.pg.migrate import copy
+
+    base, _, query = url.partition("?")
+    target = base.rsplit("/", 1)[0] + f"/grove_bench_{n}" + (f"?{query}" if query else "")
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS grove_bench_{n} WITH (FORCE)")  # type: ignore[arg-type]
+        admin.execute(f"CREATE DATABASE grove_bench_{n}")  # type: ignore[arg-type]
+    t = time.perf_counter()
+    copy(path, target)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    print(f"  copied into PostgreSQL in {time.perf_counter() - t:.1f}s")
+    return target
+
+
 async def run(
-    sizes: list[int], ops: int, seed: int, keep: Path | None, model: bool = True
+    sizes: list[int], ops: int, seed: int, keep: Path | None, model: bool = True, database_url: str | None = None
 ) -> dict[str, float | int | None]:
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
@@ -119,13 +142,15 @@ async def run(
             t = time.perf_counter()
             counts = build(str(path), spec)
             build_s = time.perf_counter() - t
-            times = await measure(path, spec, ops, seed, model)
+            target: Path | str = path if database_url is None else on_postgres(database_url, path, n)
+            times = await measure(target, spec, ops, seed, model)
             results[n] = report(n, build_s, counts, times)
     largest, smallest = max(sizes), min(sizes)
     head = results[largest]
     summary = {
         "messages": largest,
-        "hand_out": "model" if model else "sql",
+        "database": "sqlite" if database_url is None else "postgresql",
+        "hand_out": "model" if model and database_url is None else "sql",
         "next_task_p50_ms": round(head["next_task_p50_ms"], 3),
         "next_task_p99_ms": round(head["next_task_p99_ms"], 3),
         "submit_p99_ms": round(head["submit_p99_ms"], 3),
@@ -159,8 +184,14 @@ def main() -> None:
         default="model",
         help="decide hand-outs from the in-memory model of the active set (default) or from HAND_OUT_SQL alone",
     )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="run on PostgreSQL: postgresql://user@host/db (the SQLite build is copied to grove_bench_<size> there)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(sorted(args.messages), args.ops, args.seed, args.keep, args.hand_out == "model"))
+    asyncio.run(run(sorted(args.messages), args.ops, args.seed, args.keep, args.hand_out == "model", args.database_url))
 
 
 if __name__ == "__main__":

@@ -248,7 +248,8 @@ class Grove(commands.Bot):
         if known is None:
             guild = self.get_guild(guild_id)
             known = await self.settings.community_of(guild_id, guild.name if guild is not None else str(guild_id))
-            self._communities[guild_id] = known
+            if not self.db.shared:  # another process may merge communities (PostgreSQL): read it each time there
+                self._communities[guild_id] = known
         return known
 
     async def join_community(self, guild_id: int, community: int, actor_id: int | None) -> int:
@@ -260,6 +261,8 @@ class Grove(commands.Bot):
 
     async def note_home(self, user: discord.abc.User, community: int) -> None:
         """The server a member last used Grove in becomes their home community (written only on a change)."""
+        if self.db.shared:  # another process writes homes too (PostgreSQL): the database decides, never a cache
+            self._homes.clear()
         if self._homes.get(user.id) == community:
             return
         member = await self.member_id(user)
@@ -271,7 +274,7 @@ class Grove(commands.Bot):
 
     async def home_of(self, user: discord.abc.User) -> int:
         """Where a member's DM work goes: the server they last used Grove in (the first community if none)."""
-        known = self._homes.get(user.id)
+        known = None if self.db.shared else self._homes.get(user.id)
         if known is None:
             known = (await self.engine.user(await self.member_id(user))).home_community_id or DEFAULT_COMMUNITY
             self._homes[user.id] = known

@@ -31,7 +31,7 @@ from engine.lang import normalize_lang
 from engine.stats import Stats
 from engine.types import TreeState
 from storage.database import Database
-from storage.store import Store
+from storage.store import Store, is_postgres_url, open_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bak.add_argument("--out", required=True, type=Path, help="the backup file (replaced only when complete)")
 
     check = sub.add_parser("check", help="verify a database's invariants; exit 1 if any is broken")
-    check.add_argument("--db", type=Path, default=None, help="path of the SQLite database (default: the config's)")
+    check.add_argument(
+        "--db", type=_db_target, default=None, help="the SQLite database or a postgresql:// URL (default: the config's)"
+    )
     check.add_argument(
         "--config",
         type=Path,
@@ -100,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--json", action="store_true", help="end with one JSON line of the run's figures")
 
     exp = sub.add_parser("export", help="write the dataset as oasst JSON Lines (gzip when --out ends in .gz)")
-    exp.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
+    exp.add_argument("--db", required=True, type=_db_target, help="the SQLite database, or a postgresql:// URL")
     exp.add_argument("--out", required=True, type=Path, help="output file, e.g. trees.jsonl or trees.jsonl.gz")
     exp.add_argument("--state", default=None, help="tree states, comma-separated, or 'all' (default ready_for_export)")
     exp.add_argument("--lang", type=_lang, default=None, help="only trees in this language")
@@ -137,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     imp = sub.add_parser(
         "import", help="import oasst JSON Lines (plain or gzip) losslessly; importing twice adds nothing"
     )
-    imp.add_argument("--db", required=True, type=Path, help="SQLite database (created if missing)")
+    imp.add_argument(
+        "--db", required=True, type=_db_target, help="SQLite database (created if missing), or a postgresql:// URL"
+    )
     imp.add_argument("file", type=Path, help="oasst trees or messages, one per line (.jsonl or .jsonl.gz)")
     imp.add_argument(
         "--state",
@@ -158,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     join.add_argument("community", help="the community's id or name")
 
     st = sub.add_parser("stats", help="tree counts per state and language, messages per role, top contributors")
-    st.add_argument("--db", required=True, type=Path, help="path of the SQLite database")
+    st.add_argument("--db", required=True, type=_db_target, help="the SQLite database, or a postgresql:// URL")
     st.add_argument("--lang", type=_lang, default=None, help="only this language")
     st.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
@@ -230,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def _db_target(value: str) -> Path | str:
+    """A database on the command line: a postgresql:// URL as given (a Path would fold its //), else a file."""
+    return value if is_postgres_url(value) else Path(value)
+
+
 def _positive(value: str) -> int:
     n = int(value)
     if n <= 0:
@@ -286,7 +295,7 @@ def _backup(path: Path, out: Path) -> int:
     return 0
 
 
-def _check_command(path: Path | None, config_file: Path | None) -> int:
+def _check_command(path: Path | str | None, config_file: Path | None) -> int:
     cfg = EngineConfig()
     if config_file is not None:
         try:
@@ -295,14 +304,16 @@ def _check_command(path: Path | None, config_file: Path | None) -> int:
             print("grove check: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, whatever the parser said
             return 2
         cfg = config.engine
-        path = path or config.database.path
+        path = path or (config.database.url or config.database.path)
     if path is None:
         print("grove check: give --db PATH, or --config FILE to check the database it names", file=sys.stderr)
         return 2
     return asyncio.run(_check(path, cfg, config_file))
 
 
-async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None) -> int:
+async def _check(path: Path | str, cfg: EngineConfig, config_file: Path | None = None) -> int:
+    if isinstance(path, str):
+        return await _check_postgres(path, cfg, config_file)
     if not path.is_file():
         print(f"grove check: no database at {path}", file=sys.stderr)
         return 2
@@ -331,6 +342,10 @@ async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None)
         return 1
     finally:
         await db.close()
+    return _report(path, version, problems, config_file)
+
+
+def _report(path: Path | str, version: int, problems: list[str], config_file: Path | None) -> int:
     against = f"the thresholds of {config_file}" if config_file else "the default thresholds"
     for line in problems:
         print(line)
@@ -341,11 +356,33 @@ async def _check(path: Path, cfg: EngineConfig, config_file: Path | None = None)
     return 0
 
 
-async def _stats(path: Path, lang: str | None, as_json: bool) -> int:
-    if not path.is_file():
+async def _check_postgres(url: str, cfg: EngineConfig, config_file: Path | None) -> int:
+    """`grove check` on PostgreSQL: the same invariants (PostgreSQL checks its own pages and foreign keys)."""
+    try:
+        db = await open_store(url, migrate=False)
+    except RuntimeError as exc:
+        print(f"grove check: {exc}", file=sys.stderr)
+        return 2
+    try:
+        version = await db.schema_version()
+        if version == 0:
+            print("grove check: that PostgreSQL database is not a Grove database (no schema)", file=sys.stderr)
+            return 2
+        problems = await check_database(db, cfg)
+    finally:
+        await db.close()
+    return _report(url, version, problems, config_file)
+
+
+async def _stats(path: Path | str, lang: str | None, as_json: bool) -> int:
+    if isinstance(path, Path) and not path.is_file():
         print(f"grove stats: no database at {path}", file=sys.stderr)
         return 2
-    db = await Database.open(path, migrate=False)
+    try:
+        db = await open_store(path, migrate=False)
+    except RuntimeError as exc:  # PostgreSQL: the server refused, or the schema is newer
+        print(f"grove stats: {exc}", file=sys.stderr)
+        return 2
     try:
         if await db.schema_version() == 0:
             print(f"grove stats: {path} is not a Grove database", file=sys.stderr)

@@ -15,6 +15,7 @@ from engine.guilds import GuildSettings
 from engine.importer import ImportFailed, import_trees
 from engine.types import TreeState
 from storage.database import Database
+from storage.store import open_store
 
 
 def export_options(args: argparse.Namespace, user_id: int | None) -> ExportOptions:
@@ -51,12 +52,12 @@ def export_options(args: argparse.Namespace, user_id: int | None) -> ExportOptio
 MIN_SALT = 16  # characters of --anonymize: an empty salt made every author reversible (issue 18)
 
 
-def _unsafe_output(out: Path, db: Path, force: bool) -> str | None:
+def _unsafe_output(out: Path, db: Path | str, force: bool) -> str | None:
     """Why `grove export` must not write to `out`, or None."""
     if out.is_symlink() or out.exists():
         if out.is_dir():
             return f"{out} is a folder; give a file name"
-        if out.exists() and db.exists() and os.path.samefile(out, db):
+        if out.exists() and isinstance(db, Path) and db.exists() and os.path.samefile(out, db):
             return f"{out} is the database itself; give another file name"
         if out.exists() and out.is_file():
             with out.open("rb") as f:
@@ -71,7 +72,7 @@ def _unsafe_output(out: Path, db: Path, force: bool) -> str | None:
 
 
 async def export_command(args: argparse.Namespace) -> int:
-    if not args.db.is_file():
+    if isinstance(args.db, Path) and not args.db.is_file():
         print(f"grove export: no database at {args.db}", file=sys.stderr)
         return 2
     if args.anonymize is not None and len(args.anonymize) < MIN_SALT:
@@ -94,7 +95,11 @@ async def export_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    db = await Database.open(args.db, migrate=False, cache_mib=EXPORT_CACHE_MIB)
+    try:
+        db = await open_store(args.db, migrate=False, cache_mib=EXPORT_CACHE_MIB)
+    except RuntimeError as exc:  # PostgreSQL: the server refused, or the schema is newer
+        print(f"grove export: {exc}", file=sys.stderr)
+        return 2
     try:
         if await db.schema_version() == 0:
             print(f"grove export: {args.db} is not a Grove database", file=sys.stderr)
@@ -135,11 +140,17 @@ async def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def import_command(path: Path, file: Path, state: TreeState | None, strict: bool, community: str = "1") -> int:
+async def import_command(
+    path: Path | str, file: Path, state: TreeState | None, strict: bool, community: str = "1"
+) -> int:
     if not file.is_file():
         print(f"grove import: no file {file}", file=sys.stderr)
         return 2
-    db = await Database.open(path)
+    try:
+        db = await open_store(path)
+    except RuntimeError as exc:  # PostgreSQL: the server refused, or the schema is newer
+        print(f"grove import: {exc}", file=sys.stderr)
+        return 2
     try:
         try:
             pool = await GuildSettings(db).resolve_community(community)

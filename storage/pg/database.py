@@ -41,7 +41,20 @@ from storage.sql import SqlParams, _Count
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 10  # the SQLite migration the PostgreSQL schema matches (storage/pg/schema.sql)
+BASE_VERSION = 10  # the SQLite migration schema.sql matches; later ones come in pairs (pg_migrations)
+
+
+def pg_migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of PostgreSQL's migrations after schema.sql (storage/pg/NNNN_name.sql), in order: each
+    the twin of SQLite's migration with the same number."""
+    out = []
+    for entry in resources.files("storage.pg").iterdir():
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit():
+            out.append((int(entry.name[:4]), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+SCHEMA_VERSION = max([BASE_VERSION, *(n for n, _, _ in pg_migrations())])
 WRITE_LOCK = 0x67726F76  # the advisory lock every writer holds for its transaction ("grov")
 
 
@@ -262,13 +275,20 @@ class PgDatabase:
                     f"this PostgreSQL database has Grove schema {version}, newer than this Grove knows "
                     f"({SCHEMA_VERSION}); upgrade Grove"
                 )
+            applied = 0
             if version == 0:
                 raw.execute(resources.files("storage.pg").joinpath("schema.sql").read_text(encoding="utf-8"))
+                version, applied = BASE_VERSION, 1
+            for number, _, sql in pg_migrations():
+                if number > version:
+                    raw.execute(sql)
+                    raw.execute(f"UPDATE grove_schema SET version = {number}")
+                    applied += 1
             raw.execute("COMMIT")
         except BaseException:
             raw.execute("ROLLBACK")
             raise
-        return 0 if version else 1
+        return applied
 
     # ------------------------------------------------------------------ units of work
 

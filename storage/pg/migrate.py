@@ -93,12 +93,12 @@ def _copy_table(
 ) -> int:
     columns = [r[1] for r in src.execute(f'PRAGMA table_info("{table}")')]
     names = ", ".join(columns)
-    insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
     cursor = src.execute(f"SELECT {names} FROM {table} ORDER BY {order}")
     copied = 0
-    with dst.cursor() as out:
+    with dst.cursor() as out, out.copy(f"COPY {table} ({names}) FROM STDIN") as rows_in:  # PostgreSQL's bulk path
         while rows := cursor.fetchmany(BATCH):
-            out.executemany(insert, rows)
+            for row in rows:
+                rows_in.write_row(row)
             copied += len(rows)
             if progress is not None:
                 progress(table, copied)
