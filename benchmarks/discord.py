@@ -4,6 +4,7 @@
     python -m benchmarks.discord --members 50 --seconds 10 --think 1
     python -m benchmarks.discord --members 500,1000,2000 --flood  # plus one admin hammering /stats and exports
     python -m benchmarks.discord --members 2000 --bot-source /tmp/old  # another checkout's bot, to compare
+    python -m benchmarks.discord --members 2000 --procs 2 --database-url postgresql://user@host/db  # two shards
 
 Grove runs as `grove run` in its own process, talking over 127.0.0.1 to the fake Discord's REST API and gateway,
 which run here with the members (`--in-process`: the bot in this process too, the older measure). Each member waits
@@ -123,11 +124,16 @@ class Member:
     rng: np.random.Generator
     card: Json | None = None
     written: int = 0
+    guild_id: int = payloads.GUILD_ID  # the server this member works in (several with --procs: one per shard)
 
     async def click(self, kind: str, custom_id: str) -> tuple[Json, Call | None]:
         assert self.card is not None
         payload = payloads.component(
-            copy.deepcopy(self.card), custom_id, self.person, interaction_id=payloads.snowflake()
+            copy.deepcopy(self.card),
+            custom_id,
+            self.person,
+            interaction_id=payloads.snowflake(),
+            guild_id=self.guild_id,
         )
         call = await self.load.interact(kind, payload)
         self.card = self.load.response(payload) or self.card
@@ -181,6 +187,7 @@ class Member:
             message=copy.deepcopy(self.card),
             channel_id=int(source["channel_id"]),
             interaction_id=payloads.snowflake(),
+            guild_id=self.guild_id,
         )
         await self.load.interact("modal_write", payload)
         self.card = self.load.response(payload) or self.card
@@ -268,9 +275,21 @@ def people(members: int) -> list[Person]:
     return [Person(FIRST_ID + i, f"member{i}") for i in range(members)]
 
 
-async def crowd_run(load: Load, crowd: list[Person], seconds: float, think: float, seed: int, flooder: Person | None):
-    """Every member acting until the deadline (and the flood, if any); returns the seconds it took."""
-    members = [Member(load, p, np.random.default_rng([seed, 2, i])) for i, p in enumerate(crowd)]
+async def crowd_run(
+    load: Load,
+    crowd: list[Person],
+    seconds: float,
+    think: float,
+    seed: int,
+    flooder: Person | None,
+    guild_of: Callable[[Person], int] | None = None,
+) -> float:
+    """Every member acting until the deadline (and the flood, if any); returns the seconds it took. `guild_of`: the
+    server each member works in (default: the one test server)."""
+    members = [
+        Member(load, p, np.random.default_rng([seed, 2, i]), guild_id=guild_of(p) if guild_of else payloads.GUILD_ID)
+        for i, p in enumerate(crowd)
+    ]
     loop = asyncio.get_running_loop()
     start = loop.time()
     floods = [flood(load, flooder, start + seconds)] if flooder is not None else []
@@ -398,14 +417,17 @@ async def prepare(source: Path, path: Path, members: int, seed: int) -> None:
         raise RuntimeError(f"preparing the database with {source} failed:\n{err.decode(errors='replace')}")
 
 
-async def bot_process(source: Path, config: Path, asyncio_loop: bool) -> asyncio.subprocess.Process:
-    """`grove run` from `source` in its own process; with `asyncio_loop`, as if uvloop were not installed."""
+async def bot_process(
+    source: Path, config: Path, asyncio_loop: bool, command: tuple[str, ...] = ("run",)
+) -> asyncio.subprocess.Process:
+    """`grove run` (or another `command`) from `source` in its own process; with `asyncio_loop`, as if uvloop were
+    not installed."""
     code = "import sys; from bot.cli import main; sys.exit(main())"
     if asyncio_loop:
         code = "import sys; sys.modules['uvloop'] = None; " + code[len("import sys; ") :]
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, "run", "--config", str(config), env=source_env(source), cwd=source,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-c", code, command[0], "--config", str(config), *command[1:], env=source_env(source),
+        cwd=source, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
 
@@ -507,7 +529,29 @@ def main() -> None:
         default=HERE,
         help="run the bot's process from this checkout of another version (for a same-run comparison)",
     )
+    parser.add_argument(
+        "--procs",
+        type=int,
+        default=1,
+        help="bot processes, one Discord shard each, on the PostgreSQL database --database-url names",
+    )
+    parser.add_argument(
+        "--database-url", default=None, metavar="URL", help="PostgreSQL server for --procs (postgresql://user@host/db)"
+    )
     args = parser.parse_args()
+    if args.procs > 1 or args.database_url:
+        if not args.database_url or args.in_process or args.bot_source != HERE:
+            parser.error("--procs runs this checkout's bot in N processes on PostgreSQL: give --database-url")
+        from benchmarks.shards import run_shards
+
+        for members in (int(m) for m in str(args.members).split(",")):
+            with asyncio.Runner(loop_factory=None if args.asyncio else fast_loop()) as runner:
+                runner.run(
+                    run_shards(
+                        members, args.seconds, args.think, args.seed, args.procs, args.database_url, args.asyncio
+                    )
+                )
+        return
     if args.in_process and args.bot_source != HERE:
         parser.error("--bot-source runs the bot in its own process; it cannot be combined with --in-process")
     for members in (int(m) for m in str(args.members).split(",")):

@@ -110,7 +110,7 @@ def report(messages: int, build_s: float, counts: dict[str, int], times: dict[st
     }
 
 
-def on_postgres(url: str, path: Path, n: int) -> str:
+def on_postgres(url: str, path: Path, n: int | str) -> str:
     """The SQLite database at `path` copied into a fresh PostgreSQL database grove_bench_<n>; its URL."""
     import psycopg
 
@@ -142,7 +142,9 @@ async def run(
             t = time.perf_counter()
             counts = build(str(path), spec)
             build_s = time.perf_counter() - t
-            target: Path | str = path if database_url is None else on_postgres(database_url, path, n)
+            target: Path | str = (
+                path if database_url is None else await asyncio.to_thread(on_postgres, database_url, path, n)
+            )
             times = await measure(target, spec, ops, seed, model)
             results[n] = report(n, build_s, counts, times)
     largest, smallest = max(sizes), min(sizes)

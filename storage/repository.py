@@ -183,7 +183,7 @@ class Repository(MessageWrites, TaskWrites):
         latest = await self._scalar(
             """SELECT max(t) FROM (SELECT max(created_at) AS t FROM tasks UNION ALL
                                   SELECT max(ended_at) FROM tasks UNION ALL
-                                  SELECT max(created_at) FROM users)"""
+                                  SELECT max(created_at) FROM users) latest"""
         )
         return cast(float | None, latest)
 

@@ -33,7 +33,7 @@ from psycopg.types.string import StrDumperUnknown
 from engine.errors import DatabaseBusy, StorageFull
 from storage import integrity
 from storage.database import BUSY_TIMEOUT_MS, Synchronous, Unit, _drive
-from storage.pg.dialect import to_postgres
+from storage.pg.dialect import needs_client_binding, to_postgres
 from storage.pg.exports import PgExportQueries
 from storage.repository import Repository
 from storage.sql import SqlParams, _Count
@@ -139,20 +139,24 @@ def _params(parameters: SqlParams) -> Sequence[Any] | Mapping[str, Any] | None:
 class PgInThread:
     """The database thread's psycopg connection behind aiosqlite's method names (see `storage.sql.InThread`)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "_server")
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self._raw = raw
+        self._server: psycopg.Cursor[Any] = psycopg.Cursor(raw, row_factory=_rows)  # values bound on the server
+
+    def _execute(self, sql: str, parameters: SqlParams) -> psycopg.Cursor[Any]:
+        params = _params(parameters)
+        if params is None or needs_client_binding(sql):
+            return self._raw.execute(to_postgres(sql, params is not None), params)
+        return self._server.execute(to_postgres(sql, True), params)
 
     def fetchall_now(self, sql: str, parameters: SqlParams = ()) -> list[Any]:
-        params = _params(parameters)
-        cur = self._raw.execute(to_postgres(sql, params is not None), params)
+        cur = self._execute(sql, parameters)
         return cur.fetchall() if cur.description else []
 
     def run_now(self, sql: str, parameters: SqlParams = ()) -> _Count:
-        params = _params(parameters)
-        cur = self._raw.execute(to_postgres(sql, params is not None), params)
-        return _Count(cur.rowcount)
+        return _Count(self._execute(sql, parameters).rowcount)
 
     def many_now(self, sql: str, parameters: Iterable[SqlParams]) -> _Count:
         rows = [_params(p) or () for p in parameters]

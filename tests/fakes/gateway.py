@@ -32,6 +32,11 @@ def use_gateway(url: str) -> Iterator[None]:
         DiscordWebSocket.DEFAULT_GATEWAY = old
 
 
+def shard_of(guild_id: int | str | None, count: int) -> int:
+    """The shard Discord sends a server's events to (DMs, without a server, go to shard 0)."""
+    return 0 if guild_id is None or count < 1 else (int(guild_id) >> 22) % count
+
+
 class FakeGateway:
     """Sends HELLO, answers IDENTIFY with READY plus one GUILD_CREATE per guild, and ACKs heartbeats.
 
@@ -46,8 +51,12 @@ class FakeGateway:
         self.received: list[Json] = []  # every frame the client sent
         self.connections = 0
         self.port = 0
-        self._seq = 0
+        self._seq: dict[web.WebSocketResponse, int] = {}  # each connection's sequence number
         self._ws: web.WebSocketResponse | None = None
+        # Sharded clients (IDENTIFY with "shard": [id, count]): each server's events go to its shard's connection,
+        # (guild_id >> 22) % count as Discord routes them, and DMs to shard 0.
+        self._shards: dict[int, web.WebSocketResponse] = {}
+        self._shard_count = 0
         self._sockets: set[web.WebSocketResponse] = set()
         self._identified = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -84,17 +93,20 @@ class FakeGateway:
         return self.identifies[-1]
 
     async def dispatch(self, event: str, data: Json) -> None:
-        """Send an op-0 event to the connected client."""
-        if self._ws is None or self._ws.closed:
+        """Send an op-0 event to the connected client (a sharded client: the connection of the event's shard)."""
+        ws = self._ws
+        if self._shards:
+            ws = self._shards.get(shard_of(data.get("guild_id"), self._shard_count))
+        if ws is None or ws.closed:
             raise AssertionError("no client is connected to the fake gateway")
         if event == "INTERACTION_CREATE" and self.fake is not None:
             self.fake.register_interaction(data)
-        await self._send(self._ws, {"op": 0, "t": event, "d": data})
+        await self._send(ws, {"op": 0, "t": event, "d": data})
 
     async def _send(self, ws: web.WebSocketResponse, frame: Json) -> None:
         if frame["op"] == 0:
-            self._seq += 1
-            frame["s"] = self._seq
+            self._seq[ws] = self._seq.get(ws, 0) + 1
+            frame["s"] = self._seq[ws]
         else:
             frame.setdefault("s", None)
             frame.setdefault("t", None)
@@ -123,14 +135,20 @@ class FakeGateway:
             await self._send(ws, {"op": 11})
         elif op == 2:  # identify
             self.identifies.append(data)
-            self._seq = 0
+            self._seq[ws] = 0
+            guilds = self.guilds
+            if shard := data.get("shard"):
+                self._shards[shard[0]], self._shard_count = ws, shard[1]
+                guilds = [g for g in self.guilds if shard_of(g["id"], shard[1]) == shard[0]]
             ready = payloads.ready(
                 session_id=f"session-{self.connections}",
                 resume_gateway_url=self.url,
-                guild_ids=[int(g["id"]) for g in self.guilds],
+                guild_ids=[int(g["id"]) for g in guilds],
             )
+            if shard:
+                ready["shard"] = shard
             await self._send(ws, {"op": 0, "t": "READY", "d": ready})
-            for guild in self.guilds:
+            for guild in guilds:
                 await self._send(ws, {"op": 0, "t": "GUILD_CREATE", "d": guild})
             self._identified.set()
         elif op == 6:  # resume

@@ -64,3 +64,29 @@ async def test_discord_benchmark_floods_at_a_tiny_size(capsys):
     limit = 20  # [discord] member_interactions_per_window, per 10 s
     assert summary["flood_interactions"] > 0
     assert summary["told_slow_down"] == max(0, summary["flood_interactions"] - limit) or summary["told_slow_down"] > 0
+
+
+@pytest.mark.postgresql
+async def test_engine_benchmark_runs_on_postgresql(capsys, pg_server):
+    """`--database-url`: the SQLite build copied into PostgreSQL, the same measure there."""
+    summary = await run([1500], ops=20, seed=2, keep=None, database_url=pg_server.admin_url)
+    assert summary["database"] == "postgresql" and summary["hand_out"] == "sql"
+    assert summary["next_task_p50_ms"] > 0 and summary["submit_p99_ms"] > 0
+    assert "copied into PostgreSQL" in capsys.readouterr().out
+
+
+@pytest.mark.postgresql
+async def test_discord_benchmark_runs_two_shards_on_postgresql(capsys, pg_server):
+    """`--procs 2`: two `grove run --shard-ids` processes on one PostgreSQL database, each serving its server's
+    members through the fake gateway's shard routing; nothing errors in either."""
+    from benchmarks.shards import run_shards
+
+    summary = await run_shards(
+        members=6, seconds=3.0, think=0.3, seed=1, procs=2, database_url=pg_server.admin_url, asyncio_loop=True
+    )
+    out = capsys.readouterr().out
+    assert "slash_task" in out
+    assert summary["procs"] == 2 and summary["bot"].startswith("2 processes")
+    assert summary["interactions"] > 6
+    assert summary["errors"] == 0, out
+    assert summary["bot_cpu_s"] > 0
