@@ -215,10 +215,10 @@ class Repository(MessageWrites, TaskWrites):
         if not authors:
             return authors
         placeholders = ",".join("?" * len(authors))
-        firsts = await self._all(
-            f"""SELECT m.user_id, count(*) FROM rankings r
-                JOIN messages m ON m.id = json_extract(r.ranked_ids, '$[0]')
-                WHERE r.created_at >= ? AND m.user_id IN ({placeholders})
+        firsts = await self._all(  # from the authors' replies, through rankings_first (migration 0011)
+            f"""SELECT m.user_id, count(*) FROM messages m
+                CROSS JOIN rankings r ON json_extract(r.ranked_ids, '$[0]') = +m.id AND +r.created_at >= ?
+                WHERE m.user_id IN ({placeholders}) AND m.parent_id IS NOT NULL
                 GROUP BY m.user_id""",
             (month_start, *authors),
         )

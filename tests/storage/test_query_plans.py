@@ -167,3 +167,29 @@ async def test_history_and_notifications_use_indexes_only(bench_db):
             offenders.append(f"{sql[:300]}...\n  " + "\n  ".join(scans))
     assert any("notifications" in s for s in statements)
     assert not offenders, "full table scans on /history or notifications:\n\n" + "\n\n".join(offenders)
+
+
+async def test_the_prompt_lottery_counts_first_places_from_the_authors_replies(bench_db):
+    """The lottery weighs each waiting author by their replies ranked first this month: counted from the authors'
+    own replies through `rankings_first` (migration 0011), not by reading every ballot of the month (250 ms at
+    200,000 messages, in the lottery job and in a /task that runs the lottery)."""
+    conn = bench_db._conn
+    # some finished trees' prompts waiting for the lottery again: their authors are candidates
+    await conn.execute(
+        "UPDATE trees SET state = 'prompt_lottery_waiting' WHERE id IN "
+        "(SELECT id FROM trees WHERE state = 'ready_for_export' AND lang = 'en' LIMIT 5)"
+    )
+    statements: list[str] = []
+    await conn.set_trace_callback(statements.append)
+    try:
+        async with bench_db.read() as repo:
+            weights = await repo.lottery_candidates(1, "en", 0.0)
+    finally:
+        await conn.set_trace_callback(None)
+    assert weights and sum(weights.values()) > 0, weights
+    firsts = [s for s in dict.fromkeys(statements) if "json_extract(r.ranked_ids, '$[0]')" in s]
+    assert firsts, "the lottery had no candidates to weigh"
+    for sql in firsts:
+        plan = [r[3] for r in await conn.execute_fetchall("EXPLAIN QUERY PLAN " + sql)]
+        assert any("rankings_first" in line for line in plan), plan
+        assert not full_scans(await conn.execute_fetchall("EXPLAIN QUERY PLAN " + sql)), plan
