@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +28,17 @@ T0 = 1_767_225_600.0
 
 RACE = textwrap.dedent(
     """
-    import asyncio, json, sys
+    import asyncio, json, sys, time
     import numpy as np
     from engine import Engine, EngineConfig, FakeClock, TaskType, errors
     from storage.pg.database import PgDatabase
 
-    async def main(url, users, seed, t0):
+    async def main(url, users, seed, t0, start_at):
         db = await PgDatabase.open(url)
         engine = Engine(db, EngineConfig(num_reviews_initial_prompt=1), clock=FakeClock(t0),
                         rng=np.random.default_rng(seed))
+        await engine.user(users[0])  # connected and warm
+        await asyncio.sleep(max(0.0, start_at - time.time()))  # both processes ask at the same moment
         async def ask(user):
             try:
                 task = await engine.next_task(user, "en", TaskType.LABEL_INITIAL_PROMPT)
@@ -46,7 +49,7 @@ RACE = textwrap.dedent(
         await db.close()
         print(json.dumps(got))
 
-    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])))
     """
 )
 
@@ -102,8 +105,9 @@ async def test_members_of_two_processes_racing_for_the_last_slot_get_it_once(pg_
         task = await engine.next_task(author, "en", TaskType.INITIAL_PROMPT)
         prompt = await engine.submit_reply(task.id, author, "Which slot is the last one?")
         halves = [racers[:12], racers[12:]]
+        start_at = str(time.time() + 4)  # after both processes have started and connected
         results = await _workers(
-            RACE, *([pg_url, json.dumps(half), str(i + 1), str(T0 + 1)] for i, half in enumerate(halves))
+            RACE, *([pg_url, json.dumps(half), str(i + 1), str(T0 + 1), start_at] for i, half in enumerate(halves))
         )
         winners = [target for got in results for target in got if target is not None]  # type: ignore[attr-defined]
         assert winners == [prompt.message_id]  # one review slot: one member of one process holds it
