@@ -28,9 +28,9 @@ _DATE = f"""strftime('%Y-%m-%dT%H:%M:%S', (({_US}) - {_F}) / 1000000, 'unixepoch
 
 # [id, parent_id, user_id, created_date, text, role, lang, review_count, review_result, deleted, rank, synthetic,
 #  model_name, emojis, imported, tree_id]
-_MESSAGE = f"""json_array(m.id, m.parent_id, m.user_id, {_DATE}, m.text, m.role, m.lang, m.review_count,
-                          m.review_result, m.deleted, m.rank, m.synthetic, m.model_name, json(m.emojis),
-                          json(m.imported), m.tree_id)"""
+_MESSAGE_FIELDS = f"""m.id, m.parent_id, m.user_id, {_DATE}, m.text, m.role, m.lang, m.review_count,
+                      m.review_result, m.deleted, m.rank, m.synthetic, m.model_name, json(m.emojis),
+                      json(m.imported), m.tree_id"""
 # [parent_id, the ranking event as oasst writes it (`user_id` still the member's internal id)]
 _BALLOT = """json_array(r.parent_id, json_remove(
                  json_object('type', 'ranking', 'user_id', r.user_id, 'ranking', json(coalesce(r.ranking, '[]')),
@@ -40,8 +40,8 @@ _BALLOT = """json_array(r.parent_id, json_remove(
                  CASE WHEN r.not_rankable THEN '$.none' ELSE '$.not_rankable' END))"""
 # [message_id, the emoji event as oasst writes it (`user_id` still the member's internal id)]
 _EMOJI = "json_array(e.message_id, json_object('type', 'emoji', 'user_id', e.user_id, 'emoji', e.emoji))"
-# [message_id, "[labels JSON, labels JSON, ...]" (every label row of the message, as text)]
-_LABELS = "json_array(message_id, '[' || group_concat(labels, ',') || ']') AS item"
+# [message_id, "[labels JSON, labels JSON, ...]" (every label row of the message, as text); {t}: the table's alias]
+_LABELS = "json_array({t}message_id, '[' || group_concat({t}labels, ',') || ']') AS item"
 # [id, auth_method, username, whether they left the dataset]
 _MEMBER = "json_array(u.id, u.auth_method, u.username, u.dataset_opt_out = 1 OR u.deleted = 1)"
 
@@ -67,8 +67,27 @@ def _tree_filters(
 
 
 class ExportQueries(MemberIds):
+    """The export's pages. The statements are shared; the JSON they build is in SQLite's words here and in
+    PostgreSQL's in `storage.pg.exports.PgExportQueries`, which overrides only these pieces."""
+
+    MESSAGE_FIELDS = _MESSAGE_FIELDS
+    BALLOT = _BALLOT
+    EMOJI = _EMOJI
+    LABELS = _LABELS
+    MEMBER = _MEMBER
+    ARRAY = "json_array"  # a JSON array of the given values
+    ITEM = "json(item)"  # a subquery's JSON array (`item`), as JSON again
+
     def __init__(self, conn: Conn) -> None:
         super().__init__(conn)
+
+    def _agg(self, value: str) -> str:
+        """The JSON array of `value` over the rows (NULL or '[]' when there are none: both read as empty)."""
+        return f"json_group_array({value})"
+
+    def _as_json(self, column: str) -> str:
+        """A column holding JSON text, as a JSON value."""
+        return f"json({column})"
 
     async def _json(self, sql: str, params: Sequence[Any]) -> str:
         return str(await self._scalar(sql, tuple(params)) or "[]")
@@ -87,8 +106,8 @@ class ExportQueries(MemberIds):
     ) -> tuple[str, str, str, str, str]:
         """The next `limit` trees after `after` (in id order) and what an export writes of them, in one statement:
         JSON arrays of the trees ([id, state, imported]), of their messages (by tree, depth, date and id; see
-        `_MESSAGE`) and, when asked for, of their label rows (by message; `_LABELS`), emojis (by message, date and
-        member; `_EMOJI`) and ballots (by parent, date and task; `_BALLOT`). The members they name: `members`."""
+        `MESSAGE_FIELDS`) and, when asked for, of their label rows (by message; `LABELS`), emojis (by message, date
+        and member; `EMOJI`) and ballots (by parent, date and task; `BALLOT`). The members they name: `members`."""
         conds, params = (
             ["id > ?", "withdrawn_at IS NULL"],
             list[Any]([after]),
@@ -99,20 +118,21 @@ class ExportQueries(MemberIds):
         conds += _tree_filters(params, states, lang, community)
         none = "'[]'"
         in_page = "m.tree_id IN (SELECT id FROM page)"
-        label_rows = f"""(SELECT json_group_array(json(item)) FROM (
-                SELECT {_LABELS} FROM messages m JOIN labels l ON l.message_id = m.id
-                WHERE {in_page} GROUP BY l.message_id))"""
-        emojis = f"""(SELECT json_group_array({_EMOJI}) FROM (
+        label_rows = f"""(SELECT {self._agg(self.ITEM)} FROM (
+                SELECT {self.LABELS.format(t="l.")} FROM messages m JOIN labels l ON l.message_id = m.id
+                WHERE {in_page} GROUP BY l.message_id ORDER BY l.message_id) x)"""
+        emojis = f"""(SELECT {self._agg(self.EMOJI)} FROM (
                 SELECT e.* FROM messages m JOIN message_emojis e ON e.message_id = m.id
                 WHERE {in_page} ORDER BY e.message_id, e.created_at, e.user_id) e)"""
-        ballots = f"""(SELECT json_group_array({_BALLOT}) FROM (
+        ballots = f"""(SELECT {self._agg(self.BALLOT)} FROM (
                 SELECT r.* FROM messages m JOIN rankings r ON r.parent_id = m.id
                 WHERE {in_page} ORDER BY r.parent_id, r.created_at, r.task_id) r)"""
+        tree = f"{self.ARRAY}(p.id, p.state, {self._as_json('p.imported')})"
         row = await self._one(
             f"""WITH page AS MATERIALIZED (
                     SELECT id, state, imported FROM trees WHERE {" AND ".join(conds)} ORDER BY id LIMIT ?)
-                SELECT (SELECT json_group_array(json_array(id, state, json(imported))) FROM page),
-                       (SELECT json_group_array({_MESSAGE}) FROM (
+                SELECT (SELECT {self._agg(tree)} FROM (SELECT * FROM page ORDER BY id) p),
+                       (SELECT {self._agg(f"{self.ARRAY}({self.MESSAGE_FIELDS})")} FROM (
                             SELECT * FROM messages WHERE tree_id IN (SELECT id FROM page)
                             ORDER BY tree_id, depth, created_at, id) m),
                        {label_rows if labels else none}, {emojis if events else none}, {ballots if events else none}""",
@@ -142,19 +162,19 @@ class ExportQueries(MemberIds):
         return bounds
 
     async def members(self, user_ids: Sequence[int]) -> list[str]:
-        """The given members (see `_MEMBER`), one JSON array per chunk of ids."""
+        """The given members (see `MEMBER`), one JSON array per chunk of ids."""
         return [
-            await self._json(f"SELECT json_group_array({_MEMBER}) FROM users u WHERE u.id IN ({_marks(c)})", c)
+            await self._json(f"SELECT {self._agg(self.MEMBER)} FROM users u WHERE u.id IN ({_marks(c)})", c)
             for c in chunks(user_ids)
         ]
 
     async def user_messages(self, user_id: int, after: str, limit: int, community: int | None = None) -> str:
-        """One member's messages after `after`, by id: the fields of `_MESSAGE`, then their tree's state and
+        """One member's messages after `after`, by id: the fields of `MESSAGE_FIELDS`, then their tree's state and
         whether their tree holds a synthetic message."""
+        item = f"""{self.ARRAY}({self.MESSAGE_FIELDS}, (SELECT t.state FROM trees t WHERE t.id = m.tree_id),
+                   EXISTS (SELECT 1 FROM messages s WHERE s.tree_id = m.tree_id AND s.synthetic = 1))"""
         return await self._json(
-            f"""SELECT json_group_array(json_insert({_MESSAGE},
-                       '$[#]', (SELECT t.state FROM trees t WHERE t.id = m.tree_id),
-                       '$[#]', EXISTS (SELECT 1 FROM messages s WHERE s.tree_id = m.tree_id AND s.synthetic = 1)))
+            f"""SELECT {self._agg(item)}
                 FROM (SELECT * FROM messages m WHERE m.user_id = ? AND m.id > ? AND EXISTS (SELECT 1 FROM trees t
                       WHERE t.id = m.tree_id AND t.withdrawn_at IS NULL AND (? IS NULL OR t.community_id = ?))
                       ORDER BY m.id LIMIT ?) m""",
@@ -162,21 +182,22 @@ class ExportQueries(MemberIds):
         )
 
     async def labels(self, message_ids: Sequence[str]) -> list[str]:
-        """The label rows of the given messages, by message (`_LABELS`), one JSON array per chunk of ids."""
+        """The label rows of the given messages, by message (`LABELS`), one JSON array per chunk of ids."""
         return [
             await self._json(
-                f"""SELECT json_group_array(json(item)) FROM (
-                        SELECT {_LABELS} FROM labels WHERE message_id IN ({_marks(chunk)}) GROUP BY message_id)""",
+                f"""SELECT {self._agg(self.ITEM)} FROM (
+                        SELECT {self.LABELS.format(t="")} FROM labels WHERE message_id IN ({_marks(chunk)})
+                        GROUP BY message_id ORDER BY message_id) x""",
                 chunk,
             )
             for chunk in chunks(message_ids)
         ]
 
     async def emoji_events(self, message_ids: Sequence[str]) -> list[str]:
-        """The emojis on the given messages, by message, date and member (`_EMOJI`)."""
+        """The emojis on the given messages, by message, date and member (`EMOJI`)."""
         return [
             await self._json(
-                f"""SELECT json_group_array({_EMOJI}) FROM (
+                f"""SELECT {self._agg(self.EMOJI)} FROM (
                         SELECT * FROM message_emojis WHERE message_id IN ({_marks(chunk)})
                         ORDER BY message_id, created_at, user_id) e""",
                 chunk,
@@ -185,10 +206,10 @@ class ExportQueries(MemberIds):
         ]
 
     async def ranking_events(self, parent_ids: Sequence[str]) -> list[str]:
-        """The ballots on the given parents, by parent, date and task (`_BALLOT`)."""
+        """The ballots on the given parents, by parent, date and task (`BALLOT`)."""
         return [
             await self._json(
-                f"""SELECT json_group_array({_BALLOT}) FROM (
+                f"""SELECT {self._agg(self.BALLOT)} FROM (
                         SELECT * FROM rankings WHERE parent_id IN ({_marks(chunk)})
                         ORDER BY parent_id, created_at, task_id) r""",
                 chunk,

@@ -19,7 +19,6 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any, ClassVar, TypeVar
@@ -32,7 +31,7 @@ from psycopg.types.string import StrDumperUnknown
 
 from engine.errors import DatabaseBusy, StorageFull
 from storage import integrity
-from storage.database import BUSY_TIMEOUT_MS, Synchronous, Unit, _drive
+from storage.database import BUSY_TIMEOUT_MS, Synchronous, Unit, _drive, _Waiting
 from storage.pg.dialect import needs_client_binding, to_postgres
 from storage.pg.exports import PgExportQueries
 from storage.repository import Repository
@@ -194,14 +193,6 @@ class PgOnLoop:
 
     async def executemany(self, sql: str, parameters: Iterable[SqlParams]) -> _Count:
         return await self._call(self._here.many_now, sql, list(parameters))  # type: ignore[no-any-return]
-
-
-@dataclass
-class _Waiting:
-    unit: Unit[Any]
-    durable: bool
-    deadline: float
-    future: asyncio.Future[Any]
 
 
 class PgDatabase:
