@@ -6,8 +6,12 @@
 Each run is a fresh in-memory database with the default engine settings and the simulated community of
 `grove simulate` (bot/simulation.py): one member turn about every 20 simulated seconds, the scheduled jobs every
 few simulated minutes. A member who abandons a card never submits or skips it, so its slot is held for as long as
-the engine holds it. Prints a table per run, the ratio of the 0.2 run to the 0 run in trees per simulated hour,
-then one JSON line with the headline figures.
+the engine holds it; the card costs the community a glance (a quarter of a turn's time), not a task's work.
+
+Trees per 1,000 member actions count the abandoned cards as actions: they show what the abandoned cards cost in
+member attention. Trees per simulated hour show what they cost the pipeline: held slots. A control run repeats
+abandonment 0.2 with slots held for the task's whole validity (48 hours, Grove before leases), to show what the
+leases are worth. Prints a table, the ratios to the 0 run, then one JSON line with the headline figures.
 """
 
 from __future__ import annotations
@@ -27,12 +31,19 @@ from storage.database import Database
 ABANDON = (0.0, 0.2, 0.4)
 
 
-async def measure(abandon: float, *, members: int, hours: float, seed: int, langs: tuple[str, ...]) -> dict[str, Any]:
-    """One community for `hours` of simulated time on a fresh database; its figures."""
+async def measure(
+    abandon: float, *, members: int, hours: float, seed: int, langs: tuple[str, ...], held_for_validity: bool = False
+) -> dict[str, Any]:
+    """One community for `hours` of simulated time on a fresh database; its figures. `held_for_validity`: a task
+    holds its slot until it expires (no leases: the control run)."""
+    cfg = EngineConfig()
+    if held_for_validity:
+        whole = float(cfg.task_validity_minutes)
+        cfg = cfg.model_copy(update={"reservation_minutes": whole, "review_reservation_minutes": whole})
     db = await Database.open(":memory:")
     try:
         clock = FakeClock()
-        engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng([seed, 0]))
+        engine = Engine(db, cfg, clock=clock, rng=np.random.default_rng([seed, 0]))
         community = Community(engine, clock, seed=[seed, 1], langs=langs, abandon=abandon)
         await community.add_members(members)
         started = time.perf_counter()
@@ -43,6 +54,7 @@ async def measure(abandon: float, *, members: int, hours: float, seed: int, lang
     sim_hours = report.simulated_hours
     return {
         "abandon": abandon,
+        "leases": not held_for_validity,
         "trees_exported": report.exported,
         "actions": report.actions,
         "tasks_taken": report.tasks_taken,
@@ -59,12 +71,13 @@ async def measure(abandon: float, *, members: int, hours: float, seed: int, lang
 
 def show(rows: list[dict[str, Any]]) -> None:
     print(
-        f"  {'abandon':>8}{'trees':>7}{'actions':>9}{'taken':>8}{'abandoned':>11}{'no task':>9}{'hours':>8}"
-        f"{'/1k actions':>13}{'/1k taken':>11}{'/hour':>8}{'wall s':>8}"
+        f"  {'abandon':>8}{'leases':>8}{'trees':>7}{'actions':>9}{'taken':>8}{'abandoned':>11}{'no task':>9}"
+        f"{'hours':>8}{'/1k actions':>13}{'/1k taken':>11}{'/hour':>8}{'wall s':>8}"
     )
     for r in rows:
         print(
-            f"  {r['abandon']:>8.2f}{r['trees_exported']:>7}{r['actions']:>9}{r['tasks_taken']:>8}{r['abandoned']:>11}"
+            f"  {r['abandon']:>8.2f}{'yes' if r['leases'] else 'no':>8}{r['trees_exported']:>7}{r['actions']:>9}"
+            f"{r['tasks_taken']:>8}{r['abandoned']:>11}"
             f"{r['no_task']:>9}{r['simulated_hours']:>8.1f}{r['per_1k_actions']:>13.2f}{r['per_1k_tasks_taken']:>11.2f}"
             f"{r['per_hour']:>8.3f}{r['wall_s']:>8.1f}"
         )
@@ -72,20 +85,36 @@ def show(rows: list[dict[str, Any]]) -> None:
 
 async def run(members: int, hours: float, seed: int, langs: tuple[str, ...] = ("en",)) -> dict[str, Any]:
     print(f"{members} members, {hours:g} simulated hours per run, seed {seed}, languages {','.join(langs)}")
-    rows = [await measure(p, members=members, hours=hours, seed=seed, langs=langs) for p in ABANDON]
-    show(rows)
+    kwargs: dict[str, Any] = {"members": members, "hours": hours, "seed": seed, "langs": langs}
+    rows = [await measure(p, **kwargs) for p in ABANDON]
+    control = await measure(0.2, held_for_validity=True, **kwargs)
+    show([*rows, control])
     by_p = {r["abandon"]: r for r in rows}
-    base = by_p[0.0]["per_hour"]
-    ratio = round(by_p[0.2]["per_hour"] / base, 3) if base else None
-    print(f"\n  trees per simulated hour, abandonment 0.2 / 0: {ratio if ratio is not None else 'n/a (none at 0)'}")
+
+    def ratio(row: dict[str, Any], field: str) -> float | None:
+        base = by_p[0.0][field]
+        return round(row[field] / base, 3) if base else None
+
     summary: dict[str, Any] = {
         "members": members,
         "hours": hours,
         "seed": seed,
-        "ratio_per_hour_0.2_over_0": ratio,
+        "ratio_per_hour_0.2_over_0": ratio(by_p[0.2], "per_hour"),
+        "ratio_per_hour_0.4_over_0": ratio(by_p[0.4], "per_hour"),
+        "ratio_per_1k_actions_0.2_over_0": ratio(by_p[0.2], "per_1k_actions"),
+        "control_ratio_per_hour_0.2_over_0": ratio(control, "per_hour"),
     }
-    for r in rows:
-        key = f"p{round(r['abandon'] * 100):02d}"
+    print()
+    for key, what in (
+        ("ratio_per_hour_0.2_over_0", "trees per simulated hour, abandonment 0.2 / 0"),
+        ("ratio_per_hour_0.4_over_0", "trees per simulated hour, abandonment 0.4 / 0"),
+        ("ratio_per_1k_actions_0.2_over_0", "trees per 1,000 actions, abandonment 0.2 / 0"),
+        ("control_ratio_per_hour_0.2_over_0", "control, slots held for 48 h: trees per hour, 0.2 / 0"),
+    ):
+        value = summary[key]
+        print(f"  {what}: {value if value is not None else 'n/a (none at 0)'}")
+    for r in [*rows, control]:
+        key = f"p{round(r['abandon'] * 100):02d}" + ("" if r["leases"] else "_control")
         for field in ("trees_exported", "actions", "tasks_taken", "abandoned", "per_1k_actions", "per_hour"):
             summary[f"{key}_{field}"] = r[field]
     print()

@@ -3,7 +3,9 @@ and (when asked) members who take a task card and walk away from it.
 
 Deterministic for a seed: the engine's randomness, the members' choices and the clock all derive from it.
 Time passes as in a real community: each member turn (asking for a task and acting on it) takes about
-TURN_SECONDS of simulated time, and the scheduled jobs run every JOB_TURNS turns (a few minutes apart).
+TURN_SECONDS of simulated time, and the scheduled jobs run every JOB_TURNS turns (a few minutes apart). A card
+a member walks away from costs the community a glance (GLANCE of a turn's time), not the work of a task: the member
+read it and left, and the members who work go on working meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from engine.types import Emoji, LabelMode, Task, TaskKind, TaskType, TreeState
 SPAM_MARK = "buy cheap watches"
 TURN_SECONDS = 20.0  # mean simulated time between two member turns, for the whole community
 JOB_TURNS = 25  # the scheduled jobs run every this many turns (about 8 minutes of simulated time)
+GLANCE = 0.25  # the share of a turn's time an abandoned card takes: the member read it and left
 
 
 @dataclass
@@ -208,7 +211,13 @@ class Community:
         return (await self.engine.tree_counts()).get(TreeState.READY_FOR_EXPORT, 0)
 
     async def act(self, member: Member, report: SimulationReport) -> str:
-        self.clock.advance(float(self.rng.exponential(TURN_SECONDS)))
+        """One member turn; simulated time passes by what the member did (a glance for an abandoned card)."""
+        outcome = await self._act(member, report)
+        share = GLANCE if outcome == "abandoned" else 1.0
+        self.clock.advance(float(self.rng.exponential(TURN_SECONDS * share)))
+        return outcome
+
+    async def _act(self, member: Member, report: SimulationReport) -> str:
         task_type = await self._choose_type(member)
         try:
             task = await self.engine.next_task(member.user_id, member.lang, task_type)

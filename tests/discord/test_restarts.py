@@ -17,10 +17,11 @@ from bot.config import SchedulerSettings
 from bot.scheduler import SKIPPED, Job, JobRunner, first_runs, jobs, start_scheduler
 from engine import Engine, EngineConfig, FakeClock
 from engine.stats import Stats
-from engine.types import TaskStatus
+from engine.types import TaskStatus, TaskType, TreeState
 from storage import jobs as job_runs
 from storage.database import Database
 from tests.discord_env import Env
+from tests.driver import Driver, answer, fill_labels, ranking_tree
 from tests.fakes import DiscordErrorLog
 
 SETTINGS = SchedulerSettings()
@@ -304,3 +305,32 @@ async def test_a_pending_task_and_its_draft_survive_a_restart(env: Env) -> None:
     edit = next(c for c in shown.custom_ids() if c.startswith(f"g:t:{task_id}:write"))
     reopened = await env.sim.click(shown.message, edit, env.alice)
     assert reopened.kind == 9 and "Half a thought, saved" in str(reopened.modal)
+
+
+async def test_a_restart_with_lower_thresholds_moves_the_trees_they_let_through(env: Env) -> None:
+    """The operator lowers `num_reviews_reply` and `num_required_rankings` and restarts: the start-up check gives the
+    verdict two reviews now reach, and exports the tree whose answers now have rankings enough."""
+    env.engine_overrides.update(goal_tree_size=4, min_goal_tree_size=4, num_reviews_reply=3, recent_tasks_span_sec=0)
+    await env.restart()
+    engine = env.bot.engine
+    users = [await engine.ensure_user("test", f"u{i}", f"User {i}") for i in range(12)]
+    for user in users:
+        await engine.give_consent(user)
+    d = Driver(engine, env.clock, users)
+    ranked, _ = await ranking_tree(d)
+    for user in users[9:11]:  # two of the three rankings it needs
+        task = await engine.next_task(user, "en", TaskType.RANK_ASSISTANT_REPLIES)
+        await engine.submit_ranking(task.id, user, list(range(len(task.candidates))))
+    growing = await d.growing_tree(users[1])
+    waiting = await answer(d, users[2], TaskType.ASSISTANT_REPLY, growing)
+    for user in users[3:5]:  # two of the three reviews it needs
+        task = await engine.next_task(user, "en", TaskType.LABEL_ASSISTANT_REPLY)
+        await engine.submit_labels(task.id, user, fill_labels(task, {"spam": 0.0}))
+    assert (await engine.message(waiting)).review_result is None
+    assert (await engine.tree_status(ranked)).state is TreeState.RANKING
+
+    env.engine_overrides.update(num_reviews_reply=2, num_required_rankings=2)
+    await env.restart()  # no job runs (start_jobs=False): only the start-up check can move them
+    engine = env.bot.engine
+    assert (await engine.message(waiting)).review_result is True
+    assert (await engine.tree_status(ranked)).state is TreeState.READY_FOR_EXPORT
