@@ -211,13 +211,11 @@ class Community:
         return (await self.engine.tree_counts()).get(TreeState.READY_FOR_EXPORT, 0)
 
     async def act(self, member: Member, report: SimulationReport) -> str:
-        """One member turn; simulated time passes by what the member did (a glance for an abandoned card)."""
-        outcome = await self._act(member, report)
-        share = GLANCE if outcome == "abandoned" else 1.0
-        self.clock.advance(float(self.rng.exponential(TURN_SECONDS * share)))
-        return outcome
-
-    async def _act(self, member: Member, report: SimulationReport) -> str:
+        """One member turn; its simulated time follows what the member does (a glance for a card they leave)."""
+        # Whether this member walks away from the card they get, drawn first so the turn's time can follow it
+        # (nothing is drawn without abandonment: a run without it is the same as before abandonment existed).
+        leaves = bool(self.abandon) and self.rng.random() < self.abandon
+        self.clock.advance(float(self.rng.exponential(TURN_SECONDS * (GLANCE if leaves else 1.0))))
         task_type = await self._choose_type(member)
         try:
             task = await self.engine.next_task(member.user_id, member.lang, task_type)
@@ -228,7 +226,7 @@ class Community:
         except errors.DomainError as exc:  # any other refusal (a rate limit, say): the member tries again later
             return f"unavailable:{exc.code.name}"
         report.tasks_taken += 1
-        if self.abandon and self.rng.random() < self.abandon:
+        if leaves:
             report.abandoned += 1  # the card stays open: no submit, no skip, its slot held as the engine decides
             return "abandoned"
         try:
