@@ -5,19 +5,24 @@ the same `HandOutSnapshot` from Python structures held per (community, language)
 states, and for the active ones their messages, the slots held on them and who may not get what. The SQL stays
 the source of truth: `tests/storage/test_active_set.py` compares the two after random operations.
 
-Kept in step by the database itself: migration 0010's triggers stamp every tree a write touches with the next
-number in `tree_changes`, whichever program writes (the bot's own units, `grove import`, a second process).
-Before each use the model reads the highest stamp; when it moved, it reloads exactly the trees stamped since
-(a few indexed reads of one tree each), so the cost follows what changed, not the history. It runs only on the
-database thread, inside the unit's transaction (`Database.run`), so it never sees half of another unit's work;
-a unit that rolls back after the model read its uncommitted rows makes the model start over (`Database`).
+Kept in step two ways. The engine's own writes apply themselves: the repository's hot writes (a task handed
+out, ended or its lease moved, a review, a verdict, a ranking, a reply, a skip, a tree's state) tell the model
+what they changed (`ActiveSet.tracked`), so the next hand-out reads nothing. Any other writer is seen through the
+database: migration 0010's triggers stamp every tree a write touches with the next number in `tree_changes`,
+whichever program writes (`grove import`, a second process, a bulk job). Before each use the model reads the
+highest stamp; when it moved past what the model reflects, it reloads exactly the trees stamped since (a few
+indexed reads of one tree each), so the cost follows what changed, not the history. A tracked write counts its
+own stamps: the model applies it only when it reflected every stamp before it, so nothing another writer did is
+skipped. The model runs only on the database thread, inside the unit's transaction (`Database.run`), so it never
+sees half of another unit's work; a unit that rolls back after the model read or applied its uncommitted rows
+makes the model start over (`Database`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from engine.types import LABEL_TYPES as _LABEL_TYPES
 from engine.types import RANKING_TYPES as _RANK_TYPES
@@ -25,6 +30,8 @@ from engine.types import WRITING_TYPES as _WRITING_TYPES
 from engine.types import Role
 from storage.handout import HandOutSnapshot, ParentSlot, RankSlot
 from storage.sql import Queries, chunks, words
+
+T = TypeVar("T")
 
 MODEL_STATES = frozenset({"growing", "initial_prompt_review", "ranking"})  # active trees whose rows the model holds
 PIPELINE_STATES = ("growing", "initial_prompt_review", "prompt_lottery_waiting", "ranking")
@@ -37,7 +44,7 @@ _REPLY = frozenset(t.value for t in _WRITING_TYPES)
 _ROLE = {r.value: r for r in Role}
 
 
-class _Message:
+class HeldMessage:
     """One message of an active tree, with the slots held on it and the members who may not work on it."""
 
     __slots__ = (
@@ -76,7 +83,7 @@ class _Message:
         self.rankings = 0
 
 
-class _Tree:
+class HeldTree:
     __slots__ = ("active", "goal", "id", "live", "max_children", "max_depth", "messages", "reply_leases", "state")
 
     def __init__(self, row: Sequence[Any]) -> None:  # the columns of _TREE_COLS
@@ -84,7 +91,7 @@ class _Tree:
         self.state: str = row[3]
         self.active = bool(row[4])
         self.goal, self.max_depth, self.max_children = int(row[5]), int(row[6]), int(row[7])
-        self.messages: dict[str, _Message] = {}
+        self.messages: dict[str, HeldMessage] = {}
         self.reply_leases: list[float] = []  # pending reply tasks of the tree (its size counts the live ones)
         self.live = 0  # messages that count toward the tree's size: not deleted, not rejected
 
@@ -96,10 +103,15 @@ class _Pair:
 
     def __init__(self) -> None:
         self.states: dict[str, tuple[str, bool]] = {}  # tree id -> (state, active), every tree in PIPELINE_STATES
-        self.trees: dict[str, _Tree] = {}  # the active trees in MODEL_STATES, with their messages
+        self.trees: dict[str, HeldTree] = {}  # the active trees in MODEL_STATES, with their messages
 
 
 _TREE_COLS = "id, community_id, lang, state, active, goal_tree_size, max_depth, max_children_count"
+_TOP = "SELECT coalesce(max(seq), 0) FROM tree_changes"
+
+# What a tracked write changed, told to the model: given the trees the write stamped (None for one the model does
+# not hold), apply the change and say True, or say False when it cannot tell exactly (its trees are then reloaded).
+Patch: TypeAlias = Callable[[dict[str, "HeldTree | None"], T], Awaitable[bool]]
 
 
 class ActiveSet:
@@ -133,7 +145,7 @@ class ActiveSet:
 
     async def catch_up(self, q: Queries) -> None:
         """Reload the trees any program changed since the model last looked."""
-        top = int(await q._scalar("SELECT coalesce(max(seq), 0) FROM tree_changes") or 0)
+        top = int(await q._scalar(_TOP) or 0)
         if top == self.seen:
             return
         self._reading()
@@ -175,16 +187,54 @@ class ActiveSet:
 
     async def _place(self, q: Queries, rows: Iterable[Sequence[Any]]) -> None:
         """File tree rows under their pairs, and load the rows of the active ones in MODEL_STATES."""
-        loaded: dict[str, _Tree] = {}
+        loaded: dict[str, HeldTree] = {}
         for row in rows:
             tree_id, community, lang, state, active = str(row[0]), int(row[1]), str(row[2]), str(row[3]), bool(row[4])
             pair = self._pairs[(community, lang)]
             pair.states[tree_id] = (state, active)
             self._where[tree_id] = (community, lang)
             if active and state in MODEL_STATES:
-                pair.trees[tree_id] = loaded[tree_id] = _Tree(row)
+                pair.trees[tree_id] = loaded[tree_id] = HeldTree(row)
         for part in chunks(list(loaded)):
             await _load_rows(q, {t: loaded[t] for t in part})
+
+    # ------------------------------------------------------------------ the engine's own writes
+
+    async def tracked(self, q: Queries, run: Callable[[], Awaitable[T]], patch: Patch[T] | None) -> T:
+        """Run one write of this unit and keep the model in step with it. When the model reflected every stamp
+        before the write, the stamps the write adds are its own (the unit holds the write lock): `patch` applies
+        them, or the trees they name are reloaded now, and the model stays current. When the model was behind
+        already, the write just runs: the next `catch_up` reloads its trees with the rest."""
+        before = int(await q._scalar(_TOP) or 0)
+        if before != self.seen:
+            return await run()
+        result = await run()
+        after = int(await q._scalar(_TOP) or 0)
+        if after == before:
+            return result
+        self._reading()  # the model now holds this unit's uncommitted rows: a rollback must reset it
+        if self._pairs:
+            changed = [str(r[0]) for r in await q._all("SELECT tree_id FROM tree_changes WHERE seq > ?", (before,))]
+            trees = {t: self._held(t) for t in changed}
+            if patch is None or not await patch(trees, result):
+                await self._reload(q, changed)
+        self.seen = after
+        return result
+
+    def _held(self, tree_id: str | None) -> HeldTree | None:
+        key = None if tree_id is None else self._where.get(tree_id)
+        pair = None if key is None else self._pairs.get(key)
+        return None if pair is None or tree_id is None else pair.trees.get(tree_id)
+
+    async def tree_moved(self, trees: dict[str, HeldTree | None], tree_id: str, state: str, active: bool) -> bool:
+        """A tree changed state. Between the states whose rows the model holds (growing to ranking, say), its
+        rows stay; any other move is reloaded."""
+        tree, key = trees.get(tree_id), self._where.get(tree_id)
+        if tree is None or key is None or not active or state not in MODEL_STATES:
+            return False
+        tree.state, tree.active = state, active
+        self._pairs[key].states[tree_id] = (state, active)
+        return True
 
     async def snapshot(
         self,
@@ -230,14 +280,14 @@ class ActiveSet:
         return snap
 
 
-def _reviewable(m: _Message, user_id: int, required: int, now: float) -> bool:
+def _reviewable(m: HeldMessage, user_id: int, required: int, now: float) -> bool:
     if m.deleted or m.review_result is not None or user_id in m.label_blocked:
         return False
     held = sum(1 for lease in m.label_leases if lease > now)
     return m.review_count + held < required
 
 
-def _growing(tree: _Tree, snap: HandOutSnapshot, user_id: int, now: float, recent: float, reviews: int) -> None:
+def _growing(tree: HeldTree, snap: HandOutSnapshot, user_id: int, now: float, recent: float, reviews: int) -> None:
     held = sum(1 for lease in tree.reply_leases if lease > now)
     snap.tree_sizes.append((tree.id, tree.goal, tree.live + held))
     children: dict[str, int] = {}
@@ -261,7 +311,7 @@ def _growing(tree: _Tree, snap: HandOutSnapshot, user_id: int, now: float, recen
             )
 
 
-def _ranking(tree: _Tree, snap: HandOutSnapshot, user_id: int, now: float, roles: frozenset[str]) -> None:
+def _ranking(tree: HeldTree, snap: HandOutSnapshot, user_id: int, now: float, roles: frozenset[str]) -> None:
     sets: dict[str, list[int]] = {}
     for c in tree.messages.values():
         if not c.deleted and c.review_result == 1 and c.role.value in roles and c.parent_id is not None:
@@ -276,20 +326,20 @@ def _ranking(tree: _Tree, snap: HandOutSnapshot, user_id: int, now: float, roles
         snap.rankings.append(RankSlot(p.id, tree.id, p.role, p.rankings + held))
 
 
-async def _load_rows(q: Queries, trees: dict[str, _Tree]) -> None:
+async def _load_rows(q: Queries, trees: dict[str, HeldTree]) -> None:
     """The rows of these active trees: messages, the tasks on them, labels, rankings and opt-outs."""
     if not trees:
         return
     ids = list(trees)
     marks = ", ".join("?" * len(ids))
-    where: dict[str, _Message] = {}
+    where: dict[str, HeldMessage] = {}
     for row in await q._all(
         "SELECT tree_id, id, parent_id, user_id, role, depth, deleted, review_result, review_count"
         f" FROM messages WHERE tree_id IN ({marks})",
         ids,
     ):
         tree = trees[row[0]]
-        m = tree.messages[row[1]] = where[row[1]] = _Message(tuple(row)[1:])
+        m = tree.messages[row[1]] = where[row[1]] = HeldMessage(tuple(row)[1:])
         if not m.deleted and m.review_result != 0:
             tree.live += 1
     for tree in trees.values():  # a member who wrote a live child may not write another under the same parent

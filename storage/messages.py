@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from engine.records import MessageRow
+from storage import active_patches as patches
 from storage.rows import message_from
 from storage.sql import LIVE, REPLY_TYPES, Queries, words
 
@@ -41,30 +42,36 @@ class MessageWrites(Queries):
         model_name: str | None = None,
         emojis: dict[str, int] | None = None,
     ) -> None:
-        await self._run(
-            """INSERT INTO messages (id, tree_id, parent_id, user_id, task_id, role, text, lang, depth,
-                                     created_at, deleted, review_count, review_result, rank, synthetic,
-                                     model_name, emojis)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                message_id,
-                tree_id,
-                parent_id,
-                user_id,
-                task_id,
-                role,
-                text,
-                lang,
-                depth,
-                now,
-                int(deleted),
-                review_count,
-                None if review_result is None else int(review_result),
-                rank,
-                int(synthetic),
-                model_name,
-                json.dumps(emojis or {}, sort_keys=True),
+        result = None if review_result is None else int(review_result)
+        params = (
+            message_id,
+            tree_id,
+            parent_id,
+            user_id,
+            task_id,
+            role,
+            text,
+            lang,
+            depth,
+            now,
+            int(deleted),
+            review_count,
+            result,
+            rank,
+            int(synthetic),
+            model_name,
+            json.dumps(emojis or {}, sort_keys=True),
+        )
+        held = (message_id, parent_id, user_id, role, depth, int(deleted), result, review_count)  # as the model reads
+        await self._tracked(
+            lambda: self._run(
+                """INSERT INTO messages (id, tree_id, parent_id, user_id, task_id, role, text, lang, depth,
+                                         created_at, deleted, review_count, review_result, rank, synthetic,
+                                         model_name, emojis)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                params,
             ),
+            lambda trees, _: patches.message_added(trees, tree_id, held),
         )
 
     async def conversation(self, message_id: str) -> list[MessageRow]:
@@ -172,15 +179,21 @@ class MessageWrites(Queries):
         )
 
     async def add_review(self, message_id: str) -> int:
-        return await self._int(
-            "UPDATE messages SET review_count = review_count + 1 WHERE id = ? RETURNING review_count",
-            (message_id,),
+        return await self._tracked(
+            lambda: self._int(
+                "UPDATE messages SET review_count = review_count + 1 WHERE id = ? RETURNING review_count",
+                (message_id,),
+            ),
+            lambda trees, count: patches.review_counted(trees, message_id, count),
         )
 
     async def set_review_result(self, message_id: str, result: bool | None) -> None:
-        await self._run(
-            "UPDATE messages SET review_result = ? WHERE id = ?",
-            (None if result is None else int(result), message_id),
+        await self._tracked(
+            lambda: self._run(
+                "UPDATE messages SET review_result = ? WHERE id = ?",
+                (None if result is None else int(result), message_id),
+            ),
+            lambda trees, _: patches.verdict(trees, message_id, result),
         )
 
     async def add_ranking_counts(self, ids: Sequence[str]) -> None:
@@ -251,9 +264,12 @@ class MessageWrites(Queries):
         return {r[0] for r in rows}
 
     async def insert_emoji(self, message_id: str, user_id: int, emoji: str, now: float) -> bool:
-        n = await self._run(
-            "INSERT OR IGNORE INTO message_emojis (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)",
-            (message_id, user_id, emoji, now),
+        n = await self._tracked(
+            lambda: self._run(
+                "INSERT OR IGNORE INTO message_emojis (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)",
+                (message_id, user_id, emoji, now),
+            ),
+            lambda trees, _: patches.skipped(trees, message_id, user_id, emoji),
         )
         return n > 0
 

@@ -30,6 +30,7 @@ from storage.tasks import TaskWrites
 class Repository(MessageWrites, TaskWrites):
     def __init__(self, conn: Conn, active: ActiveSet | None = None) -> None:
         super().__init__(conn)
+        self._model = active  # its hot writes keep the model in step (`storage.active_patches`)
         self.handout = HandOutQueries(conn, active)
         self.exports = ExportQueries(conn)
         self.stats = StatsQueries(conn)
@@ -148,12 +149,15 @@ class Repository(MessageWrites, TaskWrites):
     async def set_tree_state(
         self, tree_id: str, state: str, active: bool, now: float, *, halted_from: str | None, stamp_lottery: bool
     ) -> None:
-        await self._run(
-            """UPDATE trees SET state = ?, active = ?, state_changed_at = ?, halted_from = ?,
-                   won_prompt_lottery_at = CASE WHEN ? = 1 AND won_prompt_lottery_at IS NULL THEN ?
-                                                ELSE won_prompt_lottery_at END
-               WHERE id = ?""",
-            (state, int(active), now, halted_from, int(stamp_lottery), now, tree_id),
+        sql = """UPDATE trees SET state = ?, active = ?, state_changed_at = ?, halted_from = ?,
+                     won_prompt_lottery_at = CASE WHEN ? = 1 AND won_prompt_lottery_at IS NULL THEN ?
+                                                  ELSE won_prompt_lottery_at END
+                 WHERE id = ?"""
+        params = (state, int(active), now, halted_from, int(stamp_lottery), now, tree_id)
+        model = self._model
+        await self._tracked(
+            lambda: self._run(sql, params),
+            None if model is None else lambda trees, _: model.tree_moved(trees, tree_id, state, active),
         )
 
     async def tree_counts(self, lang: str | None = None, community: int | None = None) -> dict[str, int]:

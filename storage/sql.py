@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import aiosqlite
 
 from engine.types import LABEL_TYPES as _LABEL
 from engine.types import RANKING_TYPES as _RANK
 from engine.types import WRITING_TYPES as _WRITING
+
+if TYPE_CHECKING:
+    from storage.active import ActiveSet, Patch
 
 
 def words(values: Iterable[Any]) -> str:
@@ -86,8 +89,18 @@ Conn: TypeAlias = aiosqlite.Connection | InThread  # awaited on the loop (aiosql
 class Queries:
     """One connection's queries; every read and write model derives from this."""
 
+    # The in-memory model of the active set that this connection's writes keep in step (the database thread's
+    # repository only; see `ActiveSet.tracked`).
+    _model: ActiveSet | None = None
+
     def __init__(self, conn: Conn) -> None:
         self._c = conn
+
+    async def _tracked(self, run: Callable[[], Awaitable[T]], patch: Patch[T] | None = None) -> T:
+        """A write that may stamp trees (migration 0010), told to the model when there is one."""
+        if self._model is None:
+            return await run()
+        return await self._model.tracked(self, run, patch)
 
     async def _all(self, sql: str, params: SqlParams = ()) -> list[sqlite3.Row]:
         return list(await self._c.execute_fetchall(sql, params))

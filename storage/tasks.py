@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.records import MessageRow, TaskRow
+from storage import active_patches as patches
 from storage.rows import message_from, task_from
 from storage.sql import LIVE, REPLY_TYPES, RESULT_TYPES, Queries, SqlValue, words
 
@@ -34,24 +35,28 @@ class TaskWrites(Queries):
         community: int,
         lease_until: float | None = None,
     ) -> TaskRow:
-        row = await self._one(
-            """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
-                                  created_at, expires_at, lease_until, community_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
-            (
-                task_id,
-                user_id,
-                type,
-                lang,
-                int(random_request),
-                tree_id,
-                target_id,
-                json.dumps(payload, sort_keys=True),
-                now,
-                expires_at,
-                lease_until,
-                community,
+        params = (
+            task_id,
+            user_id,
+            type,
+            lang,
+            int(random_request),
+            tree_id,
+            target_id,
+            json.dumps(payload, sort_keys=True),
+            now,
+            expires_at,
+            lease_until,
+            community,
+        )
+        row = await self._tracked(
+            lambda: self._one(
+                """INSERT INTO tasks (id, user_id, type, lang, random_request, tree_id, target_id, payload,
+                                      created_at, expires_at, lease_until, community_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                params,
             ),
+            lambda trees, found: patches.task_inserted(trees, None if found is None else task_from(found)),
         )
         assert row is not None
         return task_from(row)
@@ -61,10 +66,12 @@ class TaskWrites(Queries):
         return None if row is None else task_from(row)
 
     async def end_task(self, task_id: str, status: str, now: float, *, clear_draft: bool) -> None:
-        await self._run(
-            f"""UPDATE tasks SET status = ?, ended_at = ?{", draft = NULL" if clear_draft else ""}
-                WHERE id = ? AND status = 'pending'""",
-            (status, now, task_id),
+        sql = f"""UPDATE tasks SET status = ?, ended_at = ?{", draft = NULL" if clear_draft else ""}
+                  WHERE id = ? AND status = 'pending'"""
+        prior = None if self._model is None else await self.task(task_id)  # what the model must let go of
+        await self._tracked(
+            lambda: self._run(sql, (status, now, task_id)),
+            None if prior is None else lambda trees, _: patches.task_ended(self, trees, prior, status),
         )
 
     async def set_frontend_ref(self, task_id: str, ref: str) -> None:
@@ -74,7 +81,11 @@ class TaskWrites(Queries):
         await self._run("UPDATE tasks SET draft = ? WHERE id = ?", (text, task_id))
 
     async def set_lease(self, task_id: str, until: float | None) -> None:
-        await self._run("UPDATE tasks SET lease_until = ? WHERE id = ? AND status = 'pending'", (until, task_id))
+        prior = None if self._model is None else await self.task(task_id)
+        await self._tracked(
+            lambda: self._run("UPDATE tasks SET lease_until = ? WHERE id = ? AND status = 'pending'", (until, task_id)),
+            None if prior is None else lambda trees, _: patches.lease_moved(trees, prior, until),
+        )
 
     async def drop_ended_leases(self, now: float) -> int:
         """Pending tasks whose lease has ended hold nothing; say so in the row (their task lives on)."""
@@ -190,20 +201,24 @@ class TaskWrites(Queries):
         is_report: bool,
         now: float,
     ) -> None:
-        await self._run(
-            """INSERT INTO labels (id, message_id, user_id, task_id, mode, labels, comment, is_report, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                label_id,
-                message_id,
-                user_id,
-                task_id,
-                mode,
-                json.dumps(labels, sort_keys=True),
-                comment,
-                int(is_report),
-                now,
+        params = (
+            label_id,
+            message_id,
+            user_id,
+            task_id,
+            mode,
+            json.dumps(labels, sort_keys=True),
+            comment,
+            int(is_report),
+            now,
+        )
+        await self._tracked(
+            lambda: self._run(
+                """INSERT INTO labels (id, message_id, user_id, task_id, mode, labels, comment, is_report, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                params,
             ),
+            lambda trees, _: patches.labelled(trees, message_id, user_id, task_id is not None),
         )
 
     async def has_task_label(self, message_id: str, user_id: int) -> bool:
@@ -236,21 +251,25 @@ class TaskWrites(Queries):
         not_rankable: bool,
         now: float,
     ) -> None:
-        await self._run(
-            """INSERT INTO rankings (task_id, user_id, parent_id, tree_id, shown_ids, ranking, ranked_ids,
-                                     not_rankable, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                task_id,
-                user_id,
-                parent_id,
-                tree_id,
-                json.dumps(list(shown_ids)),
-                None if ranking is None else json.dumps(list(ranking)),
-                json.dumps(list(ranked_ids)),
-                int(not_rankable),
-                now,
+        params = (
+            task_id,
+            user_id,
+            parent_id,
+            tree_id,
+            json.dumps(list(shown_ids)),
+            None if ranking is None else json.dumps(list(ranking)),
+            json.dumps(list(ranked_ids)),
+            int(not_rankable),
+            now,
+        )
+        await self._tracked(
+            lambda: self._run(
+                """INSERT INTO rankings (task_id, user_id, parent_id, tree_id, shown_ids, ranking, ranked_ids,
+                                         not_rankable, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                params,
             ),
+            lambda trees, _: patches.ranked(trees, parent_id, user_id),
         )
 
     async def ballots(self, parent_id: str) -> list[list[str]]:
