@@ -7,6 +7,8 @@
 On PostgreSQL each size's database is built in SQLite, then copied (`grove migrate`) into a database named
 grove_bench_<size> on the URL's server, created afresh (the URL's own database is only used to create it).
 
+The sizes are measured in turns (a quarter of the operations on each, four times over), so that a shared
+machine's speed drifting during the run weighs on every size alike: the growth ratio compares like with like.
 Prints a table per size, then one JSON line with the headline figures.
 """
 
@@ -34,25 +36,37 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q)) if values else float("nan")
 
 
-async def measure(path: Path | str, spec: BulkSpec, ops: int, seed: int, model: bool = True) -> dict[str, list[float]]:
-    db: Store = await open_store(path, active_set=model)
-    async with db.read() as repo:
-        latest = await repo.latest_time()
-    clock = FakeClock((latest or spec.start) + 60.0)
-    # The builder drew its ids from default_rng(seed); the engine must draw from another stream.
-    engine = Engine(db, EngineConfig(), clock=clock, rng=np.random.default_rng([seed, 1]))
-    rng = np.random.default_rng(seed + 1)
-    times: dict[str, list[float]] = defaultdict(list)
-    try:
-        async with db.read() as repo:
-            sample = [m.id for m in await repo.messages_of_tree((await repo.tree_ids_in_state("ready_for_export"))[0])]
-        conn = db._conn  # the point read measures the same connection the engine uses
-        for i in range(ops):
+class Measure:
+    """Hand-outs, each followed by its submission, on one database; `ops` runs the next `n` of them."""
+
+    def __init__(self, path: Path | str, spec: BulkSpec, seed: int, model: bool = True) -> None:
+        self.path, self.spec, self.seed, self.model = path, spec, seed, model
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.done = 0
+
+    async def open(self) -> None:
+        self.db: Store = await open_store(self.path, active_set=self.model)
+        async with self.db.read() as repo:
+            latest = await repo.latest_time()
+            sample_tree = (await repo.tree_ids_in_state("ready_for_export"))[0]
+            self.sample = [m.id for m in await repo.messages_of_tree(sample_tree)]
+        self.clock = FakeClock((latest or self.spec.start) + 60.0)
+        # The builder drew its ids from default_rng(seed); the engine must draw from another stream.
+        self.engine = Engine(self.db, EngineConfig(), clock=self.clock, rng=np.random.default_rng([self.seed, 1]))
+        self.rng = np.random.default_rng(self.seed + 1)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def ops(self, n: int) -> None:
+        engine, clock, rng, spec, times, seed = self.engine, self.clock, self.rng, self.spec, self.times, self.seed
+        conn = self.db._conn  # the point read measures the same connection the engine uses
+        for i in range(self.done, self.done + n):
             user = int(rng.integers(1, spec.users + 1))
             lang = spec.langs[i % len(spec.langs)]
             clock.advance(float(rng.exponential(2.0)))
             t = time.perf_counter()
-            await conn.execute_fetchall("SELECT * FROM messages WHERE id = ?", (sample[i % len(sample)],))
+            await conn.execute_fetchall("SELECT * FROM messages WHERE id = ?", (self.sample[i % len(self.sample)],))
             times["point_read"].append(time.perf_counter() - t)
             t = time.perf_counter()
             try:
@@ -81,9 +95,23 @@ async def measure(path: Path | str, spec: BulkSpec, ops: int, seed: int, model: 
             if i % 50 == 0:
                 for lang_ in spec.langs:
                     await engine.run_prompt_lottery(lang_)
+        self.done += n
+
+
+ROUNDS = 4  # the sizes take turns, so a machine that slows down or speeds up meanwhile weighs on each alike
+
+
+async def measure_all(runs: list[Measure], ops: int, rounds: int = ROUNDS) -> None:
+    """`ops` operations on each database, in `rounds` turns taken in order of size."""
+    for run in runs:
+        await run.open()
+    try:
+        for r in range(rounds):
+            for run in runs:
+                await run.ops(ops * (r + 1) // rounds - ops * r // rounds)
     finally:
-        await db.close()
-    return times
+        for run in runs:
+            await run.close()
 
 
 def report(messages: int, build_s: float, counts: dict[str, int], times: dict[str, list[float]]) -> dict[str, float]:
@@ -134,6 +162,8 @@ async def run(
 ) -> dict[str, float | int | None]:
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
+        built: list[tuple[int, float, dict[str, int]]] = []
+        runs: list[Measure] = []
         for n in sizes:
             path = (keep or Path(tmp)) / f"bench-{n}.sqlite3"
             for suffix in ("", "-wal", "-shm"):
@@ -141,12 +171,14 @@ async def run(
             spec = BulkSpec(messages=n, seed=seed)
             t = time.perf_counter()
             counts = build(str(path), spec)
-            build_s = time.perf_counter() - t
+            built.append((n, time.perf_counter() - t, counts))
             target: Path | str = (
                 path if database_url is None else await asyncio.to_thread(on_postgres, database_url, path, n)
             )
-            times = await measure(target, spec, ops, seed, model)
-            results[n] = report(n, build_s, counts, times)
+            runs.append(Measure(target, spec, seed, model))
+        await measure_all(runs, ops)
+        for (n, build_s, counts), run_ in zip(built, runs, strict=True):
+            results[n] = report(n, build_s, counts, run_.times)
     largest, smallest = max(sizes), min(sizes)
     head = results[largest]
     summary = {

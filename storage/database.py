@@ -171,7 +171,10 @@ class Database:
         WAL only starts over after a copy that did (it grew to 170 MB in 3,600 hand-outs and submissions). Here
         the writer's own connection copies what is left between two units, when nothing else writes; the next
         write starts the WAL over and cuts the file back to JOURNAL_LIMIT. Requests wait behind it as behind a
-        unit; the background passes have copied most pages already."""
+        unit; a background pass first copies most pages while writes go on, so little is left for this one."""
+        if self._checkpoint_task is not None and not self._checkpoint_task.done():
+            await asyncio.gather(self._checkpoint_task, return_exceptions=True)
+        await self._checkpoint()
         try:
             async with self._lock:
                 await self._conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")  # stepped to its end
