@@ -94,6 +94,7 @@ class Grove(commands.Bot):
         self._communities: dict[int, int] = {}  # guild id -> community id (changed only by `join_community`)
         self._homes: dict[int, int] = {}  # Discord user id -> home community, as last written
         self.ui_locales: dict[int, str | None] = {}  # Discord user id -> interface locale chosen (`cogs.i18n`)
+        self.task_langs: dict[int, str | None] = {}  # Discord user id -> preferred task language (`cogs.context`)
         self._opened = False
 
     # ------------------------------------------------------------------ lifecycle

@@ -38,17 +38,24 @@ async def engine_of(interaction: discord.Interaction[Grove], *, home: bool = Fal
     return interaction.client.engine.scoped(await community_of(interaction, home=home))
 
 
+async def preferred_language(bot: Grove, user: discord.abc.User) -> str | None:
+    """The task language the member chose with `/language task` (None: none), cached per process like the
+    interface locale (`cogs.i18n.chosen_locale`): a `/task` needs no read of the member's row for it."""
+    if user.id not in bot.task_langs or bot.db.shared:
+        bot.task_langs[user.id] = (await bot.engine.user(await bot.member_id(user))).preferred_lang
+    return bot.task_langs[user.id]
+
+
 async def task_language(interaction: discord.Interaction[Grove], option: str | None) -> str:
     """The task language: the option, the channel's, the member's preference, their Discord app's language when this
     server collects it, the server's default, else en (`engine.guilds.resolve_language`); only a language the
     server enables (in DMs: the member's home community's servers)."""
     bot = interaction.client
-    user = await bot.engine.user(await member_id(interaction))
     return await bot.settings.language_for(
         interaction.guild_id,
         interaction.channel_id,
         option,
-        user.preferred_lang,
+        await preferred_language(bot, interaction.user),
         str(interaction.locale),
         community=None if interaction.guild_id is not None else await community_of(interaction),
     )

@@ -272,8 +272,9 @@ def later_plural(singular: str, plural: str, count: int, /, **named: object) -> 
 
 
 async def chosen_locale(bot: Grove, user: discord.abc.User) -> str | None:
-    """The interface locale the member chose with `/language ui` (None: their client's), cached per process."""
-    if user.id not in bot.ui_locales:
+    """The interface locale the member chose with `/language ui` (None: their client's), cached per process (read
+    each time when other processes share the database: the member may choose it through another)."""
+    if user.id not in bot.ui_locales or bot.db.shared:
         row = await bot.engine.user(await bot.member_id(user))
         bot.ui_locales[user.id] = supported(row.ui_locale)
     return bot.ui_locales[user.id]

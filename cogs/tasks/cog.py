@@ -174,6 +174,7 @@ class Tasks(commands.Cog):
             return
         lang = normalize_lang(code)
         await bot.engine.set_preferred_language(member, lang)
+        bot.task_langs[interaction.user.id] = lang
         await send(interaction, tr("Your preferred language is now **{language}**.", language=lang))
 
     @language.command(name="ui", description="Show or choose the language Grove speaks to you.")

@@ -294,3 +294,35 @@ async def test_one_export_at_a_time_and_no_copy_left_behind(env: Env) -> None:
     done = await env.sim.slash("config", env.admin, sub="export", everything=True)
     assert "Exported" in done.text() and [f for call in done.calls for f in call.files]
     assert not list(folder.iterdir())  # sent, then deleted
+
+
+async def test_the_preferred_language_is_kept_in_process_and_follows_a_change(env: Env, monkeypatch) -> None:
+    """`/task` learns the member's preferred language once (no read of their row per request); `/language task`
+    changes it at once, and a restarted bot reads it from the database."""
+    await env.sim.slash("config", env.admin, sub=("language", "add"), language="pt-BR")
+
+    async def skip(card) -> None:  # the next /task then hands out anew instead of offering open tasks
+        member = await env.member_id(env.dave)
+        for task in await env.bot.engine.open_tasks(member):
+            await env.bot.engine.release_task(task.id, member, end=True)
+
+    card = await env.sim.slash("task", env.dave, type="initial_prompt")  # no preference yet: the server's default
+    assert card.message["embeds"][0]["fields"][0]["value"] == "en"
+    await skip(card)
+    await env.sim.slash("language task", env.dave, code="pt-BR")
+    reads: list[int] = []
+    user = env.bot.engine.user
+
+    async def counted(user_id: int):
+        reads.append(user_id)
+        return await user(user_id)
+
+    monkeypatch.setattr(env.bot.engine, "user", counted)
+    for _ in range(2):
+        card = await env.sim.slash("task", env.dave, type="initial_prompt")
+        assert card.message["embeds"][0]["fields"][0]["value"] == "pt-br"
+        await skip(card)
+    assert reads == [], "a /task read the member's row for their language"
+    await env.restart()
+    card = await env.sim.slash("task", env.dave, type="initial_prompt")
+    assert card.message["embeds"][0]["fields"][0]["value"] == "pt-br"
