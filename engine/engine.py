@@ -265,6 +265,28 @@ class Engine:
 
         return await self._read(work)
 
+    async def open_or_next_task(
+        self, user_id: int, lang: str, task_type: TaskType | str | None = None, *, limit: int = 25
+    ) -> list[Task] | Task:
+        """`/task` in one unit of work: the member's open tasks (as `open_tasks`) when they hold any, to be offered
+        first; else a new task handed out (as `next_task`)."""
+        lang = normalize_lang(lang)
+        if task_type is not None:
+            try:
+                task_type = TaskType(task_type)
+            except ValueError:
+                raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
+        wanted = task_type
+
+        async def work(step: Step) -> list[Task] | Task:
+            await step.user(user_id)
+            rows = await step.repo.open_tasks_of(user_id, step.now(), limit, self.community)
+            if rows:
+                return [await handout.task_view(step, row) for row in rows]
+            return await handout.next_task(step, user_id, lang, wanted)
+
+        return await self._write(work, durable=False)
+
     async def resume_task(self, task_id: str, user_id: int) -> Task:
         """Take an open task up again, retaking its slot if its lease ended (refused if someone took it)."""
 

@@ -18,7 +18,7 @@ from cogs.checks import heavy, is_admin, is_moderator
 from cogs.context import engine_of, member_id, task_language
 from cogs.i18n import LOCALES, chosen_locale, from_discord, supported, tr_for, tr_in, verbatim
 from cogs.replies import send
-from cogs.tasks import flow, parts, resume
+from cogs.tasks import parts, resume
 from cogs.tasks.cards import type_title
 from cogs.tasks.guidelines import guidelines_for
 from cogs.tasks.info import help_embed, interface_languages, language_name, status_embed
@@ -94,8 +94,7 @@ class Tasks(commands.Cog):
         tr = await tr_for(interaction)
         lang = await task_language(interaction, language)
         task_type = resume.valid_type(tr, None if type in (None, "", RANDOM) else type)
-        if not await resume.offer(interaction, tr, task_type, lang):  # open tasks first, with New task
-            await flow.hand_out(interaction, tr, task_type, lang)
+        await resume.offer_or_hand_out(interaction, tr, task_type, lang)  # open tasks first, with New task
 
     # ------------------------------------------------------------------ /tasks
 

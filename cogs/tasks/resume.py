@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from cogs.context import engine_of
+from cogs.context import community_of, engine_of
 from cogs.errors import report_error
 from cogs.i18n import N_, Tr, relative, tr_for
 from cogs.replies import EMBED_TEXT, send, text_back
@@ -163,19 +163,23 @@ def offer_scope(task_type: str | None, lang: str) -> Scope | None:
     return scope if PICK.fullmatch(f"g:o:pick{scope.suffix}") else None
 
 
-async def offer(interaction: discord.Interaction[Grove], tr: Tr, task_type: str | None, lang: str) -> bool:
-    """`/task`: when the member holds open tasks, offer them first (with New task for this request).
-    False when there is nothing to offer: the caller hands out a new task."""
+async def offer_or_hand_out(interaction: discord.Interaction[Grove], tr: Tr, task_type: str | None, lang: str) -> None:
+    """`/task` in one engine call: the member's open tasks first (with New task for this request) when they hold
+    any, else a new task as an ephemeral card (and this server becomes their home community)."""
     scope = offer_scope(task_type, lang)
-    if scope is None:
-        return False
+    if scope is None:  # the request cannot travel in an offer's custom_id: no offer
+        await flow.hand_out(interaction, tr, task_type, lang)
+        return
     bot = interaction.client
-    tasks = await (await engine_of(interaction)).open_tasks(await bot.member_id(interaction.user))
-    if not tasks:
-        return False
-    embed, view = listing(tr, tasks, scope)
-    await send(interaction, embeds=[embed], view=view)
-    return True
+    got = await (await engine_of(interaction)).open_or_next_task(await bot.member_id(interaction.user), lang, task_type)
+    if isinstance(got, list):
+        embed, view = listing(tr, got, scope)
+        await send(interaction, embeds=[embed], view=view)
+        return
+    if interaction.guild_id is not None:
+        await bot.note_home(interaction.user, await community_of(interaction))
+    card = flow.render(got, tr)
+    await send(interaction, embeds=card.embeds, view=card.view)
 
 
 async def show_list(interaction: discord.Interaction[Grove], tr: Tr) -> None:

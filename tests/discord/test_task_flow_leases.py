@@ -454,3 +454,24 @@ def test_a_long_list_of_open_tasks_fits_discord() -> None:
             assert len(getattr(item, "custom_id", "")) <= 100
             for o in getattr(item, "options", []):
                 assert len(o.label) <= 100 and len(o.description or "") <= 100
+
+
+async def test_a_task_is_one_unit_of_work_once_the_member_is_known(env: Env, monkeypatch) -> None:
+    """Issue 19: `/task` asks the database once, whether it offers open tasks or hands out a new one (the member's
+    id, interface and task languages are known in process after their first request)."""
+    first = await env.sim.slash("task", env.alice, type="initial_prompt")
+    task_id = first.custom_ids()[0].split(":")[2]
+    await env.bot.engine.release_task(task_id, await env.member_id(env.alice), end=True)
+    units: list[bool] = []
+    run = env.bot.db.run
+
+    async def counted(unit, *, write: bool = True, durable: bool = True):
+        units.append(write)
+        return await run(unit, write=write, durable=durable)
+
+    monkeypatch.setattr(env.bot.db, "run", counted)
+    card = await env.sim.slash("task", env.alice, type="initial_prompt")
+    assert "fields" in card.message["embeds"][0] and units == [True]
+    units.clear()
+    offer = await env.sim.slash("task", env.alice, type="initial_prompt")  # she holds that task now: it is offered
+    assert "open tasks" in offer.text() and units == [True]

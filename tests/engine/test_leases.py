@@ -315,3 +315,13 @@ async def test_a_member_writes_at_most_the_prompt_cap_per_window(make_engine, cl
     clock.advance(600)
     task = await engine.next_task(member, "en", TaskType.INITIAL_PROMPT)
     assert task.type is TaskType.INITIAL_PROMPT
+
+
+async def test_open_or_next_task_offers_open_tasks_first_in_one_call(make_engine, clock, users):
+    d, root = await last_slot_tree(make_engine, clock, users)
+    got = await d.engine.open_or_next_task(users[1], "en", TaskType.ASSISTANT_REPLY)
+    assert not isinstance(got, list) and got.target_id == root
+    again = await d.engine.open_or_next_task(users[1], "en", TaskType.ASSISTANT_REPLY)
+    assert isinstance(again, list) and [t.id for t in again] == [got.id]  # offered, nothing new reserved
+    with pytest.raises(errors.UnknownTaskType):
+        await d.engine.open_or_next_task(users[2], "en", "no_such_type")
