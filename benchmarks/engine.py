@@ -164,6 +164,7 @@ async def run(
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
         built: list[tuple[int, float, dict[str, int]]] = []
         runs: list[Measure] = []
+        (keep or Path(tmp)).mkdir(parents=True, exist_ok=True)
         for n in sizes:
             path = (keep or Path(tmp)) / f"bench-{n}.sqlite3"
             for suffix in ("", "-wal", "-shm"):

@@ -52,6 +52,7 @@ class ChildWatch(threading.Thread):
 def run(messages: int, keep: Path | None = None, jobs: int = 1) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="grove-export-bench-") as tmp:
         folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"export-bench-{messages}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -59,11 +60,13 @@ def run(messages: int, keep: Path | None = None, jobs: int = 1) -> dict[str, flo
         # Built in a child process, so this process's peak memory is the export's alone.
         child = subprocess.run(
             [sys.executable, "-m", "benchmarks.export", "--build-only", str(path), "--messages", str(messages)],
-            check=True,
             cwd=Path(__file__).resolve().parents[1],
             capture_output=True,
             text=True,
         )
+        if child.returncode != 0:  # say why, not only that the build failed
+            sys.stderr.write(child.stderr)
+            raise SystemExit(f"building the benchmark database failed (exit status {child.returncode})")
         counts = json.loads(child.stdout)
         build_s = time.perf_counter() - t
         rss_before = peak_rss_mb()
