@@ -457,10 +457,7 @@ async def run_remote(
                     payloads.person_member(p, permissions=False) for p in [*crowd, *([flooder] if flooder else [])]
                 ],
             )
-            fake.channels.update({int(c["id"]): c for c in guild["channels"]})
-            for m in guild["members"]:
-                fake.users[int(m["user"]["id"])] = m["user"]
-                fake.members[(payloads.GUILD_ID, int(m["user"]["id"]))] = m
+            fake.know_guild(guild)
             gateway = FakeGateway([guild], fake=fake)
             await gateway.start()
             config = Path(tmp) / "config.toml"

@@ -109,10 +109,7 @@ async def run_shards(
                 for i, gid in enumerate(guild_ids)
             ]
             for guild in guilds:
-                fake.channels.update({int(c["id"]): c for c in guild["channels"]})
-                for m in guild["members"]:
-                    fake.users[int(m["user"]["id"])] = m["user"]
-                    fake.members[(int(guild["id"]), int(m["user"]["id"]))] = m
+                fake.know_guild(guild)
             gateway = FakeGateway(guilds, fake=fake)
             await gateway.start()
             config = Path(tmp) / "config.toml"

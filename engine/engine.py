@@ -193,15 +193,9 @@ class Engine:
 
     async def next_task(self, user_id: int, lang: str, task_type: TaskType | str | None = None) -> Task:
         """Hand out one task (random kind when `task_type` is None) and reserve its slot."""
-        lang = normalize_lang(lang)
-        if task_type is not None:
-            try:
-                task_type = TaskType(task_type)
-            except ValueError:
-                raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
-
+        lang, wanted = normalize_lang(lang), _task_type(task_type)
         # A reservation lost to a power cut costs nothing: the member is told the task is gone and asks again.
-        return await self._write(lambda step: handout.next_task(step, user_id, lang, task_type), durable=False)
+        return await self._write(lambda step: handout.next_task(step, user_id, lang, wanted), durable=False)
 
     # ================================================================== a task's life
 
@@ -270,13 +264,7 @@ class Engine:
     ) -> list[Task] | Task:
         """`/task` in one unit of work: the member's open tasks (as `open_tasks`) when they hold any, to be offered
         first; else a new task handed out (as `next_task`)."""
-        lang = normalize_lang(lang)
-        if task_type is not None:
-            try:
-                task_type = TaskType(task_type)
-            except ValueError:
-                raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None
-        wanted = task_type
+        lang, wanted = normalize_lang(lang), _task_type(task_type)
 
         async def work(step: Step) -> list[Task] | Task:
             await step.user(user_id)
@@ -536,3 +524,13 @@ class Engine:
 
 
 __all__ = ["MONTH", "STREAK_GRACE", "Engine", "TreeStatus"]
+
+
+def _task_type(task_type: TaskType | str | None) -> TaskType | None:
+    """A task type asked for by name (None: a random one); unknown names are refused."""
+    if task_type is None:
+        return None
+    try:
+        return TaskType(task_type)
+    except ValueError:
+        raise errors.UnknownTaskType(f"“{task_type}” is not a task type.") from None

@@ -21,31 +21,56 @@ _RANK = frozenset(t.value for t in RANKING_TYPES)
 _REPLY = frozenset(t.value for t in WRITING_TYPES)
 
 
+# Where a pending task holds its slot in the model: lists of leases, each with the entry that stands for a lease.
+_Slot = tuple[list[Any], Callable[[float], Any]]
+
+
+def _same(lease: float) -> float:
+    return lease
+
+
+def _slots(trees: dict[str, HeldTree | None], task: TaskRow) -> tuple[HeldMessage | None, list[_Slot]] | None:
+    """The task's target (if any) and the lists its lease sits in, as `_load_rows` files it: its tree's reply
+    leases for a writing task, and its target's leases of its kind. None when the model lacks a tree or message
+    that it should hold."""
+    type_ = task.type.value
+    slots: list[_Slot] = []
+    if type_ in _REPLY and task.tree_id is not None:
+        tree = trees.get(task.tree_id)
+        if tree is None:
+            return None
+        slots.append((tree.reply_leases, _same))
+    if task.target_id is None:
+        return None, slots
+    m = _find(trees, task.target_id)
+    if m is None:
+        return None
+    if type_ in _LABEL:
+        slots.append((m.label_leases, _same))
+    elif type_ in _RANK:
+        slots.append((m.rank_leases, _same))
+    elif type_ in _REPLY:
+        user, created = task.user_id, float(task.created_at)
+        slots.append((m.reply_tasks, lambda lease: (user, created, lease)))
+    return m, slots
+
+
 async def task_inserted(trees: dict[str, HeldTree | None], row: TaskRow | None) -> bool:
     """A task handed out: it holds its slot (its lease) and blocks its member from the same work."""
     if row is None:
         return False
     if not any(trees.values()):
         return True  # nothing the model holds
-    type_, user, lease = row.type.value, row.user_id, _lease(row.lease_until)
-    if type_ in _REPLY and row.tree_id is not None:
-        tree = trees.get(row.tree_id)
-        if tree is None:
-            return False
-        tree.reply_leases.append(lease)
-    if row.target_id is None:
-        return True
-    m = _find(trees, row.target_id)
-    if m is None:
+    found = _slots(trees, row)
+    if found is None:
         return False
-    if type_ in _LABEL:
-        m.label_blocked.add(user)
-        m.label_leases.append(lease)
-    elif type_ in _RANK:
-        m.rank_blocked.add(user)
-        m.rank_leases.append(lease)
-    elif type_ in _REPLY:
-        m.reply_tasks.append((user, float(row.created_at), lease))
+    m, slots = found
+    for values, entry in slots:
+        values.append(entry(_lease(row.lease_until)))
+    if m is not None and row.type.value in _LABEL:
+        m.label_blocked.add(row.user_id)
+    elif m is not None and row.type.value in _RANK:
+        m.rank_blocked.add(row.user_id)
     return True
 
 
@@ -54,28 +79,20 @@ async def task_ended(q: Queries, trees: dict[str, HeldTree | None], prior: TaskR
     blocked from the same work depends on what else they did there."""
     if not any(trees.values()):
         return True
-    type_, user, lease = prior.type.value, prior.user_id, _lease(prior.lease_until)
-    if type_ in _REPLY and prior.tree_id is not None:
-        tree = trees.get(prior.tree_id)
-        if tree is None or not _drop(tree.reply_leases, lease):
-            return False
-    if prior.target_id is None:
-        return True
-    m = _find(trees, prior.target_id)
-    if m is None:
+    found = _slots(trees, prior)
+    if found is None:
         return False
-    if type_ in _LABEL:
-        if not _drop(m.label_leases, lease):
-            return False
+    m, slots = found
+    lease = _lease(prior.lease_until)
+    if not all(_drop(values, entry(lease)) for values, entry in slots):
+        return False
+    user = prior.user_id
+    if m is not None and prior.type.value in _LABEL:
         if status not in ("done", "skipped") and not await _still(q, _LABEL_BLOCKED, m.id, user):
             m.label_blocked.discard(user)
-    elif type_ in _RANK:
-        if not _drop(m.rank_leases, lease):
-            return False
+    elif m is not None and prior.type.value in _RANK:
         if status != "skipped" and not await _still(q, _RANK_BLOCKED, m.id, user):
             m.rank_blocked.discard(user)
-    elif type_ in _REPLY:
-        return _drop(m.reply_tasks, (user, float(prior.created_at), lease))
     return True
 
 
@@ -83,24 +100,11 @@ async def lease_moved(trees: dict[str, HeldTree | None], prior: TaskRow, until: 
     """A pending task's lease was extended (or dropped): the same slot, held until another time."""
     if not any(trees.values()):
         return True
-    type_, old, new = prior.type.value, _lease(prior.lease_until), _lease(until)
-    if type_ in _REPLY and prior.tree_id is not None:
-        tree = trees.get(prior.tree_id)
-        if tree is None or not _swap(tree.reply_leases, old, new):
-            return False
-    if prior.target_id is None:
-        return True
-    m = _find(trees, prior.target_id)
-    if m is None:
+    found = _slots(trees, prior)
+    if found is None:
         return False
-    if type_ in _LABEL:
-        return _swap(m.label_leases, old, new)
-    if type_ in _RANK:
-        return _swap(m.rank_leases, old, new)
-    if type_ in _REPLY:
-        held = (prior.user_id, float(prior.created_at), old)
-        return _swap(m.reply_tasks, held, (prior.user_id, float(prior.created_at), new))
-    return True
+    old, new = _lease(prior.lease_until), _lease(until)
+    return all(_swap(values, entry(old), entry(new)) for values, entry in found[1])
 
 
 async def labelled(trees: dict[str, HeldTree | None], message_id: str, user: int, by_task: bool) -> bool:

@@ -152,6 +152,14 @@ class FakeDiscord:
 
     # --- public helpers -------------------------------------------------------------------------------------------
 
+    def know_guild(self, guild: Json) -> None:
+        """Serve a guild's channels, users and members (from its GUILD_CREATE payload) as Discord's REST API would."""
+        guild_id = int(guild["id"])
+        self.channels.update({int(c["id"]): c for c in guild["channels"]})
+        for m in guild["members"]:
+            self.users[int(m["user"]["id"])] = m["user"]
+            self.members[(guild_id, int(m["user"]["id"]))] = m
+
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """Add or override a route; later registrations win. The handler gets ``(call, match)`` and returns a
         JSON-able object, None (204), a ``(status, body)`` tuple, a ``web.Response`` (e.g. ``rate_limited()``) or

@@ -152,10 +152,7 @@ class Simulator:
         self.state.parse_guild_create(data)  # type: ignore[arg-type]
         self.roles = {int(r["id"]): r for r in data["roles"]}
         self.channels = {int(c["id"]): c for c in data["channels"]}
-        self.fake.channels.update(self.channels)
-        for m in data["members"]:
-            self.fake.users[int(m["user"]["id"])] = m["user"]
-            self.fake.members[(guild_id, int(m["user"]["id"]))] = m
+        self.fake.know_guild(data)
         self.channel_id = next(int(c["id"]) for c in data["channels"] if c["type"] == 0)
         guild = self.bot.get_guild(guild_id)
         assert guild is not None and guild in self.bot.guilds

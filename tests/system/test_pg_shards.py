@@ -68,10 +68,7 @@ async def test_two_bot_processes_hand_out_the_last_slot_once_and_run_each_job_on
             for gid in guild_ids
         ]
         for guild in guilds:
-            fake.channels.update({int(c["id"]): c for c in guild["channels"]})
-            for m in guild["members"]:
-                fake.users[int(m["user"]["id"])] = m["user"]
-                fake.members[(int(guild["id"]), int(m["user"]["id"]))] = m
+            fake.know_guild(guild)
         gateway = FakeGateway(guilds, fake=fake)
         await gateway.start()
         config = tmp_path / "config.toml"
